@@ -1,0 +1,1 @@
+//! Benchmarks live in `hit.rs`; this library is empty.

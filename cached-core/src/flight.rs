@@ -1,0 +1,115 @@
+//! Single-flight: one computation per key, the other callers wait for its value.
+//!
+//! The store registers a [`Flight`] for a key under the same shard lock that saw the miss, so
+//! exactly one caller leads. The leader holds a [`Leader`] guard: finishing it publishes the
+//! value; dropping it unfinished (a panic, an `Err`, a cancelled future) publishes "no value",
+//! and each waiter goes back to the store and tries again. No waiter can hang and nothing is
+//! stored that the body did not return.
+
+use std::pin::pin;
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::store::lru::{Key, LruShards};
+use crate::sync::lock;
+
+/// What a flight ended with. `None`: the leader stored nothing; try again.
+enum State<V> {
+    Pending,
+    Done(Option<V>),
+}
+
+/// One computation in progress, shared by its leader and waiters.
+pub(crate) struct Flight<V> {
+    state: Mutex<State<V>>,
+    // Threads wait on the condvar, tasks on the notify, so a task never blocks its executor.
+    threads: Condvar,
+    tasks: tokio::sync::Notify,
+}
+
+impl<V: Clone> Flight<V> {
+    pub(crate) fn new() -> Self {
+        Flight {
+            state: Mutex::new(State::Pending),
+            threads: Condvar::new(),
+            tasks: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn publish(&self, value: Option<V>) {
+        *lock(&self.state) = State::Done(value);
+        self.threads.notify_all();
+        self.tasks.notify_waiters();
+    }
+
+    /// Publishes `value` to the waiters, if any: without one, there is nobody to wake (and a
+    /// condvar's wake-up is a system call).
+    fn end(self: &Arc<Self>, value: impl FnOnce() -> Option<V>) {
+        // The flight has left the store's map, so no caller can join it now: the count is final.
+        if Arc::strong_count(self) > 1 {
+            self.publish(value());
+        }
+    }
+
+    fn outcome(&self) -> Option<Option<V>> {
+        match &*lock(&self.state) {
+            State::Pending => None,
+            State::Done(value) => Some(value.clone()),
+        }
+    }
+
+    /// Blocks the thread until the leader finishes; `None` means "try again".
+    pub(crate) fn wait(&self) -> Option<V> {
+        let mut state = lock(&self.state);
+        loop {
+            match &*state {
+                State::Done(value) => return value.clone(),
+                State::Pending => {
+                    state = self
+                        .threads
+                        .wait(state)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                }
+            }
+        }
+    }
+
+    /// Waits without blocking the executor; `None` means "try again".
+    pub(crate) async fn wait_async(&self) -> Option<V> {
+        loop {
+            let mut notified = pin!(self.tasks.notified());
+            // Registered before the check, so a publish between the two is not missed.
+            notified.as_mut().enable();
+            if let Some(value) = self.outcome() {
+                return value;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The guard of the one caller that computes a key's value.
+pub(crate) struct Leader<'a, V: Clone> {
+    pub(crate) store: &'a LruShards<V>,
+    pub(crate) key: Key,
+    pub(crate) flight: Arc<Flight<V>>,
+    pub(crate) finished: bool,
+}
+
+impl<V: Clone> Leader<'_, V> {
+    /// Stores `value` (unless `store` is `None`), ends the flight and hands `value` to the
+    /// waiters.
+    pub(crate) fn finish(mut self, stored: Option<(V, crate::clock::Nanos)>, value: &V) {
+        self.finished = true;
+        self.store.end_flight(&self.key, stored);
+        self.flight.end(|| Some(value.clone()));
+    }
+}
+
+impl<V: Clone> Drop for Leader<'_, V> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.store.end_flight(&self.key, None);
+            self.flight.end(|| None);
+        }
+    }
+}

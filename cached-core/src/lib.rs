@@ -1,0 +1,124 @@
+//! Memoize functions and methods with one attribute.
+//!
+//! Put `#[cache]` on a function (sync or `async`, free or a method) and a repeated call with the
+//! same key returns the stored result instead of running the body again:
+//!
+//! ```
+//! use cached_core::cache;
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//!
+//! static QUERIES: AtomicU32 = AtomicU32::new(0);
+//!
+//! #[cache(ttl = 3600)]
+//! fn headline(id: u64) -> String {
+//!     QUERIES.fetch_add(1, Ordering::Relaxed); // the slow database call
+//!     format!("news #{id}")
+//! }
+//!
+//! assert_eq!(headline(7), "news #7");
+//! assert_eq!(headline(7), "news #7"); // served from the cache
+//! assert_eq!(QUERIES.load(Ordering::Relaxed), 1);
+//! ```
+//!
+//! # What is cached
+//!
+//! - **The key** is every parameter except the receiver (`self`), or the expression given with
+//!   `key = ...`. Key types implement [`CacheKey`]; `#[derive(CacheKey)]` covers your own
+//!   structs and enums. Parameters taken by reference are copied into the key.
+//! - **The value** is the return value, which must be `Clone + Send + Sync + 'static`. When the
+//!   return type is a `Result` (its last path segment is `Result`), only `Ok` values are
+//!   stored: an `Err` is returned and the next call runs the body again.
+//! - **The store** is a bounded in-process LRU, one per function (and per value type, for a
+//!   generic function), shared by every instance of a method's type. Large caches are split
+//!   into shards that are each exact LRUs.
+//!
+//! # The attribute's arguments
+//!
+//! | argument | meaning | default |
+//! |---|---|---|
+//! | `ttl = 3600` | seconds an entry may be returned; or any `std::time::Duration` expression, evaluated on every call | no TTL |
+//! | `capacity = 500` | the most entries kept; the least recently used goes first | 10 000 |
+//! | `key = <expr>` | the key, an expression over the parameters (and `self`): `key = id`, `key = (self.tenant, id)`, `key = format!("user:{id}")` | all parameters but `self` |
+//! | `name = "news"` | the cache's stable name | module path and function name (the type and method name for methods) |
+//! | `unless = <fn>` | a `fn(&V) -> bool` or closure: a value for which it returns `true` is returned but not stored | store every value |
+//!
+//! In `key = ...` each parameter is a reference, so the expression never moves a parameter
+//! out of the body's reach: `key = (self.tenant, name)` works with `name: String`.
+//!
+//! ```
+//! # use cached_core::cache;
+//! use std::time::Duration;
+//!
+//! struct Repo {
+//!     tenant: u32,
+//! }
+//!
+//! impl Repo {
+//!     #[cache(key = (self.tenant, id), ttl = Duration::from_secs(60), capacity = 1000)]
+//!     async fn profile(&self, id: u64, _trace: &str) -> Result<String, std::io::Error> {
+//!         Ok(format!("tenant {} user {id}", self.tenant))
+//!     }
+//!
+//!     #[cache(unless = Option::is_none)]
+//!     fn find(&self, email: &str) -> Option<u64> {
+//!         email.strip_prefix("user").and_then(|n| n.parse().ok())
+//!     }
+//! }
+//! ```
+//!
+//! # Concurrency
+//!
+//! Callers that miss on the same key at the same time run the body once: the first computes,
+//! the others wait (threads block, tasks `await` without blocking the executor) and receive the
+//! same value. If the body panics, returns an `Err`, or its future is dropped, every waiter
+//! wakes up and tries again; nothing is stored. A hit locks one shard of the store, never a
+//! lock shared by every key, and reads a coarse clock only when the entry has a TTL.
+#![warn(missing_docs)]
+
+pub mod __private;
+mod clock;
+mod flight;
+mod key;
+mod memo;
+mod registry;
+mod store;
+mod sync;
+
+pub use key::{encode_key, CacheKey, KeyEncoder};
+
+/// Memoizes a function or method; see the [crate documentation](crate).
+///
+/// ```
+/// # use cached_core::cache;
+/// #[cache(capacity = 100, ttl = 60)]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+/// assert_eq!(square(12), 144);
+/// ```
+#[doc(inline)]
+pub use cached_macros::cache;
+
+/// Implements [`CacheKey`] for a struct or an enum, field by field.
+///
+/// ```
+/// use cached_core::CacheKey;
+///
+/// #[derive(CacheKey)]
+/// enum Listing {
+///     All,
+///     Category { id: u32, page: u32 },
+/// }
+///
+/// assert_ne!(
+///     cached_core::encode_key(&Listing::All),
+///     cached_core::encode_key(&Listing::Category { id: 0, page: 0 }),
+/// );
+/// ```
+#[doc(inline)]
+pub use cached_macros::CacheKey;
+
+/// The capacity of a `#[cache]` without `capacity = ...`.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+

@@ -1,0 +1,199 @@
+//! The cache of one `#[cache]` function: look up, or compute once and store.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use crate::clock;
+use crate::store::lru::{Key, Lookup, LruShards};
+
+/// How a function's return value maps to the value it caches.
+///
+/// `Plain` caches the value as returned; `Fallible` caches the `Ok` of a `Result` and lets an
+/// `Err` through uncached. The macro picks one from the return type's last path segment.
+pub trait Returns<R> {
+    /// The cached value.
+    type Value: Clone + Send + Sync + 'static;
+    /// The value to cache, if the call succeeded.
+    fn value(returned: &R) -> Option<&Self::Value>;
+    /// The return value for a cached value.
+    fn wrap(value: Self::Value) -> R;
+}
+
+/// Caches the return value as it is.
+pub enum Plain {}
+
+/// Caches the `Ok` value of a `Result`; an `Err` is returned and not stored.
+pub enum Fallible {}
+
+impl<R: Clone + Send + Sync + 'static> Returns<R> for Plain {
+    type Value = R;
+
+    #[inline]
+    fn value(returned: &R) -> Option<&R> {
+        Some(returned)
+    }
+
+    #[inline]
+    fn wrap(value: R) -> R {
+        value
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static, E> Returns<Result<T, E>> for Fallible {
+    type Value = T;
+
+    #[inline]
+    fn value(returned: &Result<T, E>) -> Option<&T> {
+        returned.as_ref().ok()
+    }
+
+    #[inline]
+    fn wrap(value: T) -> Result<T, E> {
+        Ok(value)
+    }
+}
+
+/// The settings of one cached function, as the attribute gave them.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// The name shown to users (stats, remote namespaces).
+    pub name: &'static str,
+    /// The most entries kept.
+    pub capacity: NonZeroUsize,
+}
+
+impl Config {
+    /// The defaults of a bare `#[cache]`.
+    pub(crate) fn fallback(name: &'static str) -> Self {
+        Config {
+            name,
+            capacity: NonZeroUsize::new(crate::DEFAULT_CAPACITY).unwrap_or(NonZeroUsize::MIN),
+        }
+    }
+}
+
+/// The cache of one function for one value type.
+pub struct FnCache<V> {
+    config: Config,
+    store: LruShards<V>,
+}
+
+/// What a lookup resolved to: a value, or the guard of the caller that must compute it.
+enum Found<'a, V: Clone> {
+    Value(V),
+    Compute(crate::flight::Leader<'a, V>),
+}
+
+impl<V: Clone + Send + Sync + 'static> FnCache<V> {
+    pub(crate) fn new(config: Config) -> Self {
+        FnCache {
+            store: LruShards::new(config.capacity),
+            config,
+        }
+    }
+
+    /// The cache's name.
+    pub fn name(&self) -> &'static str {
+        self.config.name
+    }
+
+    /// Entries held now.
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// After a miss: the value for `key`, blocking the thread while another thread computes it.
+    #[cold]
+    fn find(&self, key: &Key) -> Found<'_, V> {
+        loop {
+            match self.store.lookup(key) {
+                Lookup::Hit(value) => return Found::Value(value),
+                Lookup::Lead(leader) => return Found::Compute(leader),
+                Lookup::Wait(flight) => {
+                    if let Some(value) = flight.wait() {
+                        return Found::Value(value);
+                    }
+                }
+            }
+        }
+    }
+
+    /// As [`FnCache::find`], waiting without blocking the executor.
+    async fn find_async(&self, key: &Key) -> Found<'_, V> {
+        loop {
+            match self.store.lookup(key) {
+                Lookup::Hit(value) => return Found::Value(value),
+                Lookup::Lead(leader) => return Found::Compute(leader),
+                Lookup::Wait(flight) => {
+                    if let Some(value) = flight.wait_async().await {
+                        return Found::Value(value);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stores what the leader computed (when it is a value to keep) and wakes the waiters.
+    fn settle<R, S: Returns<R, Value = V>>(
+        leader: crate::flight::Leader<'_, V>,
+        returned: &R,
+        ttl: Option<Duration>,
+        unless: impl Fn(&V) -> bool,
+    ) {
+        // An `Err` drops the guard: the waiters try again and nothing is stored.
+        if let Some(value) = S::value(returned) {
+            let stored = (!unless(value)).then(|| (value.clone(), clock::deadline(ttl)));
+            leader.finish(stored, value);
+        }
+    }
+
+    /// The cached value for `key`, or `compute()`'s, computed once for all concurrent callers.
+    #[inline]
+    pub fn get_or_compute<R, S: Returns<R, Value = V>>(
+        &self,
+        key: &mut Key,
+        ttl: Option<Duration>,
+        unless: impl Fn(&V) -> bool,
+        compute: impl FnOnce() -> R,
+    ) -> R {
+        self.store.seal(key);
+        if let Some(value) = self.store.get(key) {
+            return S::wrap(value);
+        }
+        match self.find(key) {
+            Found::Value(value) => S::wrap(value),
+            Found::Compute(leader) => {
+                let returned = compute();
+                Self::settle::<R, S>(leader, &returned, ttl, unless);
+                returned
+            }
+        }
+    }
+
+    /// The async form of [`FnCache::get_or_compute`].
+    pub async fn get_or_compute_async<R, S: Returns<R, Value = V>>(
+        &self,
+        mut key: Key,
+        ttl: Option<Duration>,
+        unless: impl Fn(&V) -> bool,
+        compute: impl std::future::Future<Output = R>,
+    ) -> R {
+        self.store.seal(&mut key);
+        if let Some(value) = self.store.get(&key) {
+            return S::wrap(value);
+        }
+        match self.find_async(&key).await {
+            Found::Value(value) => S::wrap(value),
+            Found::Compute(leader) => {
+                let returned = compute.await;
+                Self::settle::<R, S>(leader, &returned, ttl, unless);
+                returned
+            }
+        }
+    }
+}

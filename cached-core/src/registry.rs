@@ -1,0 +1,79 @@
+//! Where each function's cache lives: created on first call, found again in a few nanoseconds.
+//!
+//! A `static` inside the function cannot name the value type when that type mentions `Self` or a
+//! type parameter, so the static is a type-erased [`Slot`] and the caches themselves live in
+//! one registry, keyed by the function's unique id and the value type. The slot remembers the
+//! cache its function used first, so the usual call costs one atomic load and a type check;
+//! a generic function called with several value types gets one cache per type.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+
+use crate::memo::{Config, FnCache};
+
+type Erased = &'static (dyn Any + Send + Sync);
+
+/// Every cache of the process, by function id and value type. Caches are never dropped: there
+/// is one per cached function (and value type), like the functions themselves.
+fn registry() -> &'static RwLock<HashMap<(&'static str, TypeId), Erased>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<(&'static str, TypeId), Erased>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+/// The per-function handle to its cache; see the module docs.
+pub struct Slot {
+    /// The first cache used, with its type id: comparing ids inline is cheaper than
+    /// `downcast_ref`, whose type check is a virtual call.
+    first: OnceLock<(TypeId, Erased)>,
+}
+
+impl Slot {
+    /// An empty slot, for a `static`.
+    #[allow(clippy::new_without_default)] // only ever built in a `static`
+    pub const fn new() -> Self {
+        Slot {
+            first: OnceLock::new(),
+        }
+    }
+
+    /// The cache of value type `V` for the function `id`, created with `config()` on first use.
+    #[inline]
+    pub fn get<V: Clone + Send + Sync + 'static>(
+        &'static self,
+        id: &'static str,
+        config: impl FnOnce() -> Config,
+    ) -> &'static FnCache<V> {
+        if let Some((type_id, cache)) = self.first.get() {
+            if *type_id == TypeId::of::<FnCache<V>>() {
+                let cache: *const (dyn Any + Send + Sync) = *cache;
+                // SAFETY: the value behind `cache` has the type id of `FnCache<V>`, so it is
+                // one; this is what `downcast_ref` does after the same check.
+                return unsafe { &*cache.cast::<FnCache<V>>() };
+            }
+        }
+        self.get_slow(id, config)
+    }
+
+    #[cold]
+    fn get_slow<V: Clone + Send + Sync + 'static>(
+        &'static self,
+        id: &'static str,
+        config: impl FnOnce() -> Config,
+    ) -> &'static FnCache<V> {
+        let id = (id, TypeId::of::<FnCache<V>>());
+        let found = crate::sync::read(registry()).get(&id).copied();
+        let erased = match found {
+            Some(erased) => erased,
+            None => *crate::sync::write(registry())
+                .entry(id)
+                .or_insert_with(|| Box::leak(Box::new(FnCache::<V>::new(config())))),
+        };
+        let _ = self.first.set((id.1, erased));
+        // The registry key holds the type id, so the entry is an `FnCache<V>`: the fallback (a
+        // cache of its own) exists only so that no panic path does.
+        erased
+            .downcast_ref::<FnCache<V>>()
+            .unwrap_or_else(|| Box::leak(Box::new(FnCache::<V>::new(Config::fallback(id.0)))))
+    }
+}

@@ -1,0 +1,495 @@
+//! The in-process store: a bounded LRU with per-entry deadlines, split into shards.
+//!
+//! A hit locks one shard (never a lock shared by every key), finds the key in a table of
+//! indices into the shard's dense array of nodes, reads a clock only when the entry has a TTL
+//! (and a cheap one: see `clock`), and moves the node to the front of the shard's recency
+//! list, which links nodes by index.
+//!
+//! The capacity is one bound over all shards, kept in an atomic counter that only inserts and
+//! evictions touch: a store of capacity 1000 holds 1000 entries however the keys spread. When
+//! it is full, an insert evicts the least recently used entry of its own shard, so the order is
+//! exact within a shard; small caches (the ones where the order is visible) have one shard.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use hashbrown::HashTable;
+
+use crate::clock::{self, Nanos};
+use crate::flight::{Flight, Leader};
+use crate::key::KeyEncoder;
+use crate::sync::lock;
+
+/// An encoded key with its hash.
+///
+/// Built in place by the caller and then only borrowed on the hit path: moving a key that was
+/// just written costs more than the whole lookup (the processor cannot forward the many
+/// narrow writes of the encoding to the wide reads of a copy).
+#[derive(Clone, Default)]
+pub struct Key {
+    hash: u64,
+    encoder: KeyEncoder,
+}
+
+impl Key {
+    /// An empty key.
+    #[inline]
+    pub fn new() -> Self {
+        Key::default()
+    }
+
+    /// Where the key's parts are written.
+    #[inline]
+    pub fn encoder(&mut self) -> &mut KeyEncoder {
+        &mut self.encoder
+    }
+}
+
+impl PartialEq for Key {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.encoder.bytes() == other.encoder.bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl Hash for Key {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Hashes a [`Key`] by its precomputed hash (for the map of flights).
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `Key` is hashed here, through `write_u64`; fold anything else in all the same.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// No node: the end of the recency list.
+const NIL: u32 = u32::MAX;
+
+struct Node<V> {
+    key: Key,
+    value: V,
+    deadline: Nanos,
+}
+
+/// A node's place in the recency list. Kept apart from the nodes: a hit rewrites the links of
+/// three nodes, and this small array stays in the fastest cache where the nodes would not.
+#[derive(Clone, Copy)]
+struct Link {
+    /// Towards the most recently used.
+    newer: u32,
+    /// Towards the least recently used.
+    older: u32,
+}
+
+/// One shard: an exact LRU.
+struct Shard<V> {
+    /// Indices into `nodes`, found by the key's hash.
+    table: HashTable<u32>,
+    /// Dense: a removed node's slot is filled by the last one.
+    nodes: Vec<Node<V>>,
+    /// `links[i]` places `nodes[i]`.
+    links: Vec<Link>,
+    newest: u32,
+    oldest: u32,
+    flights: HashMap<Key, Arc<Flight<V>>, BuildHasherDefault<PassThrough>>,
+}
+
+impl<V> Shard<V> {
+    fn new() -> Self {
+        Shard {
+            table: HashTable::new(),
+            nodes: Vec::new(),
+            links: Vec::new(),
+            newest: NIL,
+            oldest: NIL,
+            flights: HashMap::default(),
+        }
+    }
+
+    #[inline]
+    fn find(&self, key: &Key) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.table
+            .find(key.hash, |&i| nodes.get(i as usize).is_some_and(|n| n.key == *key))
+            .copied()
+    }
+
+    #[inline]
+    fn node(&self, index: u32) -> Option<&Node<V>> {
+        self.nodes.get(index as usize)
+    }
+
+    #[inline]
+    fn link_mut(&mut self, index: u32) -> Option<&mut Link> {
+        self.links.get_mut(index as usize)
+    }
+
+    fn unlink(&mut self, index: u32) {
+        let Some(&Link { newer, older }) = self.links.get(index as usize) else {
+            return;
+        };
+        match self.link_mut(newer) {
+            Some(n) => n.older = older,
+            None => self.newest = older,
+        }
+        match self.link_mut(older) {
+            Some(n) => n.newer = newer,
+            None => self.oldest = newer,
+        }
+    }
+
+    fn link_newest(&mut self, index: u32) {
+        let old_newest = self.newest;
+        if let Some(link) = self.link_mut(index) {
+            *link = Link {
+                newer: NIL,
+                older: old_newest,
+            };
+        }
+        match self.link_mut(old_newest) {
+            Some(n) => n.newer = index,
+            None => self.oldest = index,
+        }
+        self.newest = index;
+    }
+
+    /// Marks a node as the most recently used.
+    #[inline]
+    fn touch(&mut self, index: u32) {
+        if self.newest != index {
+            self.unlink(index);
+            self.link_newest(index);
+        }
+    }
+
+    /// Inserts or replaces; returns whether the key is new.
+    fn put(&mut self, key: Key, value: V, deadline: Nanos) -> bool {
+        if let Some(index) = self.find(&key) {
+            if let Some(node) = self.nodes.get_mut(index as usize) {
+                node.value = value;
+                node.deadline = deadline;
+            }
+            self.touch(index);
+            return false;
+        }
+        let index = self.nodes.len() as u32;
+        let hash = key.hash;
+        self.nodes.push(Node {
+            key,
+            value,
+            deadline,
+        });
+        self.links.push(Link {
+            newer: NIL,
+            older: NIL,
+        });
+        let nodes = &self.nodes;
+        self.table.insert_unique(hash, index, |&i| {
+            nodes.get(i as usize).map_or(0, |n| n.key.hash)
+        });
+        self.link_newest(index);
+        true
+    }
+
+    /// Removes a node; the last node takes its slot.
+    fn remove(&mut self, index: u32) {
+        let Some(hash) = self.node(index).map(|n| n.key.hash) else {
+            return;
+        };
+        self.unlink(index);
+        if let Ok(entry) = self.table.find_entry(hash, |&i| i == index) {
+            entry.remove();
+        }
+        let last = self.nodes.len() as u32 - 1;
+        self.nodes.swap_remove(index as usize);
+        self.links.swap_remove(index as usize);
+        if index == last {
+            return;
+        }
+        // The node that was last now lives at `index`: repoint whatever pointed to `last`.
+        let (Some(moved), Some(&Link { newer, older })) =
+            (self.node(index), self.links.get(index as usize))
+        else {
+            return;
+        };
+        let hash = moved.key.hash;
+        match self.link_mut(newer) {
+            Some(n) => n.older = index,
+            None => self.newest = index,
+        }
+        match self.link_mut(older) {
+            Some(n) => n.newer = index,
+            None => self.oldest = index,
+        }
+        if let Some(slot) = self.table.find_mut(hash, |&i| i == last) {
+            *slot = index;
+        }
+    }
+
+    /// Removes the least recently used node; returns whether there was one.
+    fn pop_oldest(&mut self) -> bool {
+        let oldest = self.oldest;
+        if oldest == NIL {
+            return false;
+        }
+        self.remove(oldest);
+        true
+    }
+}
+
+/// Keeps each shard's lock on its own cache line, so cores working on different shards do not
+/// slow each other down.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// What a lookup found.
+pub(crate) enum Lookup<'a, V: Clone> {
+    Hit(V),
+    /// Another caller is computing the value.
+    Wait(Arc<Flight<V>>),
+    /// This caller computes the value.
+    Lead(Leader<'a, V>),
+}
+
+/// The sharded table behind every in-process cache.
+pub(crate) struct LruShards<V> {
+    shards: Box<[Padded<Mutex<Shard<V>>>]>,
+    hasher: foldhash::fast::RandomState,
+    mask: u64,
+    capacity: usize,
+    /// Entries in all shards; written on insert and eviction only, never on a hit.
+    len: Padded<AtomicUsize>,
+}
+
+/// Below this many entries per shard, splitting costs more LRU precision than it saves.
+const MIN_SHARD_CAPACITY: usize = 256;
+
+fn shard_count(capacity: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let by_size = (capacity / MIN_SHARD_CAPACITY).max(1);
+    let by_size = 1 << by_size.ilog2();
+    by_size.min((cores * 4).next_power_of_two())
+}
+
+impl<V: Clone> LruShards<V> {
+    /// A store holding at most `capacity` entries in all.
+    pub(crate) fn new(capacity: NonZeroUsize) -> Self {
+        let count = shard_count(capacity.get());
+        let shards = (0..count).map(|_| Padded(Mutex::new(Shard::new()))).collect();
+        LruShards {
+            shards,
+            hasher: foldhash::fast::RandomState::default(),
+            mask: count as u64 - 1,
+            // Node indices are `u32`, with `NIL` reserved.
+            capacity: capacity.get().min(NIL as usize - 1),
+            len: Padded(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Sets the hash of a key whose parts are written.
+    #[inline]
+    pub(crate) fn seal(&self, key: &mut Key) {
+        let mut state = self.hasher.build_hasher();
+        key.encoder.bytes().hash_into(&mut state);
+        key.hash = state.finish();
+    }
+
+    #[inline]
+    fn shard_index(&self, key: &Key) -> usize {
+        // The table uses the low bits (bucket) and the top seven (tag): take the shard from
+        // the middle, so keys of one shard still spread over its table.
+        ((key.hash >> 32) & self.mask) as usize
+    }
+
+    #[inline]
+    fn shard(&self, key: &Key) -> &Mutex<Shard<V>> {
+        &self.shards[self.shard_index(key)].0
+    }
+
+    /// The live value of `key`, if any. The hit path: one shard lock, one table lookup.
+    #[inline]
+    pub(crate) fn get(&self, key: &Key) -> Option<V> {
+        let mut shard = lock(self.shard(key));
+        let index = shard.find(key)?;
+        let node = shard.node(index)?;
+        if !clock::is_live(node.deadline) {
+            return None;
+        }
+        let value = node.value.clone();
+        shard.touch(index);
+        Some(value)
+    }
+
+    /// After a miss: the value if it arrived meanwhile, the flight to wait for, or the
+    /// leadership of a new flight. An expired entry is removed on the way.
+    #[cold]
+    pub(crate) fn lookup(&self, key: &Key) -> Lookup<'_, V> {
+        let mut shard = lock(self.shard(key));
+        if let Some(index) = shard.find(key) {
+            match shard.node(index) {
+                Some(node) if clock::is_live(node.deadline) => {
+                    let value = node.value.clone();
+                    shard.touch(index);
+                    return Lookup::Hit(value);
+                }
+                _ => {
+                    shard.remove(index);
+                    self.len.0.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if let Some(flight) = shard.flights.get(key) {
+            return Lookup::Wait(Arc::clone(flight));
+        }
+        let flight = Arc::new(Flight::new());
+        shard.flights.insert(key.clone(), Arc::clone(&flight));
+        Lookup::Lead(Leader {
+            store: self,
+            key: key.clone(),
+            flight,
+            finished: false,
+        })
+    }
+
+    /// Ends the flight of `key`, storing its value if there is one to store.
+    pub(crate) fn end_flight(&self, key: &Key, stored: Option<(V, Nanos)>) {
+        let index = self.shard_index(key);
+        let mut shard = lock(&self.shards[index].0);
+        shard.flights.remove(key);
+        let Some((value, deadline)) = stored else {
+            return;
+        };
+        if !shard.put(key.clone(), value, deadline) {
+            return; // replaced: same count
+        }
+        if self.len.0.fetch_add(1, Ordering::Relaxed) < self.capacity {
+            return;
+        }
+        // Full: evict this shard's least recently used entry, or another shard's when this
+        // one holds nothing but the new entry.
+        if shard.nodes.len() > 1 && shard.pop_oldest() {
+            self.len.0.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        drop(shard);
+        for offset in 1..self.shards.len() {
+            let other = (index + offset) & self.mask as usize;
+            if lock(&self.shards[other].0).pop_oldest() {
+                self.len.0.fetch_sub(1, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+
+    /// Entries held now, expired ones included until they are touched or evicted.
+    pub(crate) fn len(&self) -> usize {
+        self.len.0.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_counts_are_powers_of_two_and_small_caches_have_one() {
+        for capacity in [1, 2, 255, 256, 511, 1000, 10_000, 1 << 20] {
+            let n = shard_count(capacity);
+            assert!(n.is_power_of_two(), "{capacity} -> {n}");
+            assert!(n * MIN_SHARD_CAPACITY <= capacity.max(MIN_SHARD_CAPACITY));
+        }
+        assert_eq!(shard_count(511), 1);
+    }
+
+    fn key(store: &LruShards<u32>, i: u32) -> Key {
+        let mut key = Key::new();
+        crate::CacheKey::encode_key(&i, key.encoder());
+        store.seal(&mut key);
+        key
+    }
+
+    fn fill(store: &LruShards<u32>, keys: std::ops::Range<u32>) {
+        for i in keys {
+            match store.lookup(&key(store, i)) {
+                Lookup::Lead(leader) => leader.finish(Some((i, clock::NEVER)), &i),
+                _ => panic!("fresh key {i} was not a miss"),
+            }
+        }
+    }
+
+    fn held(store: &LruShards<u32>) -> usize {
+        store.shards.iter().map(|s| lock(&s.0).nodes.len()).sum()
+    }
+
+    #[test]
+    fn total_capacity_is_respected() {
+        let store = LruShards::<u32>::new(NonZeroUsize::new(1000).unwrap());
+        assert!(store.shards.len() > 1, "the test needs several shards");
+        // Exactly `capacity` keys all fit, however they spread over the shards.
+        fill(&store, 0..1000);
+        assert_eq!(held(&store), 1000);
+        assert!((0..1000).all(|i| store.get(&key(&store, i)) == Some(i)));
+        fill(&store, 1000..5000);
+        assert_eq!(held(&store), 1000);
+        assert_eq!(store.len(), 1000);
+    }
+
+    #[test]
+    fn a_shard_evicts_in_least_recently_used_order() {
+        let store = LruShards::<u32>::new(NonZeroUsize::new(3).unwrap());
+        fill(&store, 0..3);
+        assert_eq!(store.get(&key(&store, 0)), Some(0)); // 1 is now the oldest
+        fill(&store, 3..4);
+        let present: Vec<u32> = (0..4).filter(|&i| store.get(&key(&store, i)).is_some()).collect();
+        assert_eq!(present, [0, 2, 3]);
+    }
+
+    #[test]
+    fn removal_keeps_the_table_and_the_list_consistent() {
+        // Evictions remove nodes from the middle of the dense array; every survivor must still
+        // be found and the list must still be in recency order.
+        let store = LruShards::<u32>::new(NonZeroUsize::new(50).unwrap());
+        for round in 0..20u32 {
+            fill(&store, round * 30..round * 30 + 30);
+            for i in (round * 30..round * 30 + 30).step_by(3) {
+                store.get(&key(&store, i));
+            }
+        }
+        let shard = lock(&store.shards[0].0);
+        assert_eq!(shard.nodes.len(), 50);
+        let mut walked = 0;
+        let mut at = shard.newest;
+        while let Some(node) = shard.node(at) {
+            assert_eq!(shard.find(&node.key), Some(at));
+            walked += 1;
+            at = shard.links[at as usize].older;
+        }
+        assert_eq!(walked, 50);
+    }
+}

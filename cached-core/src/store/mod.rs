@@ -1,0 +1,3 @@
+//! The stores that hold cached values, one module per kind.
+
+pub(crate) mod lru;

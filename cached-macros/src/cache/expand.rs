@@ -1,0 +1,165 @@
+//! Code generation for `#[cache]`. Cannot fail: `validate` has rejected what could go wrong.
+//!
+//! Input:
+//!
+//! ```text
+//! #[cache(ttl = 60)]
+//! pub fn headline(id: u64) -> Result<String, Error> { BODY }
+//! ```
+//!
+//! Output (paths abbreviated; all go through `::cached_core::__private`):
+//!
+//! ```text
+//! pub fn headline(id: u64) -> Result<String, Error> {
+//!     static __CACHED_SLOT: Slot = Slot::new();
+//!     let __cached_ttl = ttl_secs(60);
+//!     let mut __cached_key = Key::new();
+//!     { key_part(&id, __cached_key.encoder()); }
+//!     let __cached_cache = __CACHED_SLOT
+//!         .get::<<Fallible as Returns<Result<String, Error>>>::Value>(ID, || Config { .. });
+//!     __cached_cache.get_or_compute::<Result<String, Error>, Fallible>(
+//!         &mut __cached_key, __cached_ttl, |_| false, move || -> Result<String, Error> { BODY })
+//! }
+//! ```
+//!
+//! The body becomes a closure (an `async move` block for an `async fn`), so `return` and `?`
+//! keep their meaning. The key and the TTL are evaluated before it, from references to the
+//! parameters, so the body still owns every parameter.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+
+use super::validate::{Settings, Shape, Ttl};
+use crate::common::item_fn::{param_ident, MaybeItemFn};
+use crate::common::mentions::mentioned;
+
+fn private() -> TokenStream {
+    quote!(::cached_core::__private)
+}
+
+/// Local names the user's code cannot see or clash with.
+fn local(name: &str) -> syn::Ident {
+    syn::Ident::new(name, Span::mixed_site())
+}
+
+pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
+    let p = private();
+    let slot = local("__CACHED_SLOT");
+    let cache = local("__cached_cache");
+    let key = local("__cached_key");
+    let ttl = local("__cached_ttl");
+
+    let ret = func.return_type();
+    let ret_span = match &func.sig.output {
+        syn::ReturnType::Default => func.sig.ident.span(),
+        syn::ReturnType::Type(_, ty) => ty.span(),
+    };
+    let shape = match settings.shape {
+        Shape::Plain => quote!(#p::Plain),
+        Shape::Fallible => quote!(#p::Fallible),
+    };
+    let value = quote_spanned!(ret_span=> <#shape as #p::Returns<#ret>>::Value);
+
+    let ttl_expr = match &settings.ttl {
+        Ttl::None => quote!(#p::None),
+        Ttl::Secs(secs) => quote!(#p::ttl_secs(#secs)),
+        Ttl::Duration(expr) => {
+            quote_spanned!(expr.span()=> #p::Some::<#p::Duration>(#expr))
+        }
+    };
+    let key_expr = key_expr(settings, func, &key);
+    let config = config(settings, func);
+    let id = function_id(func);
+    let unless = match &settings.unless {
+        Some(unless) => unless.to_token_stream(),
+        None => quote!(|_| false),
+    };
+
+    let body = &func.body;
+    // Spanned on the return type: a value type that cannot be cached is reported there.
+    let call = if func.sig.asyncness.is_some() {
+        quote_spanned! {ret_span=>
+            #cache.get_or_compute_async::<#ret, #shape>(#key, #ttl, #unless, async move #body).await
+        }
+    } else {
+        quote_spanned! {ret_span=>
+            #cache.get_or_compute::<#ret, #shape>(&mut #key, #ttl, #unless, move || -> #ret #body)
+        }
+    };
+
+    let attrs = &func.attrs;
+    let vis = &func.vis;
+    let sig = &func.sig;
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            static #slot: #p::Slot = #p::Slot::new();
+            let #ttl: #p::Option<#p::Duration> = #ttl_expr;
+            let mut #key = #p::Key::new();
+            #key_expr
+            let #cache = #slot.get::<#value>(#id, || #config);
+            #call
+        }
+    }
+}
+
+/// The block that writes the key's parts into `out`, a `Key` built in place.
+fn key_expr(settings: &Settings, func: &MaybeItemFn, out: &syn::Ident) -> TokenStream {
+    let p = private();
+    let parts = match &settings.key {
+        Some(expr) => {
+            // Each mentioned parameter becomes a reference, so the expression cannot move it.
+            let names = mentioned(expr.to_token_stream());
+            let shadows = func
+                .params()
+                .filter_map(|param| param_ident(param.pat))
+                .filter(|ident| names.contains(&ident.to_string()))
+                .map(|ident| quote!(#[allow(unused_variables)] let #ident = &#ident;));
+            quote_spanned! {expr.span()=>
+                #(#shadows)*
+                #p::key_part(&(#expr), #out.encoder());
+            }
+        }
+        None => func
+            .params()
+            .filter_map(|param| param_ident(param.pat).map(|ident| (param, ident)))
+            .map(|(param, ident)| {
+                // Spanned on the parameter: a type that is not a key is reported there.
+                let span = param.ty.span();
+                quote_spanned!(span=> #p::key_part(&#ident, #out.encoder());)
+            })
+            .collect(),
+    };
+    quote! {{ #parts }}
+}
+
+/// The cache's settings, built once when the cache is created.
+fn config(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
+    let p = private();
+    let ident = &func.sig.ident;
+    let name = match &settings.name {
+        Some(name) => name.to_token_stream(),
+        None if func.has_receiver() => {
+            quote!(#p::method_name(#p::type_name::<Self>(), #p::stringify!(#ident)))
+        }
+        None => quote!(#p::concat!(#p::module_path!(), "::", #p::stringify!(#ident))),
+    };
+    let capacity = match &settings.capacity {
+        Some(capacity) => quote!(#p::capacity(#capacity)),
+        None => quote!(#p::capacity(::cached_core::DEFAULT_CAPACITY)),
+    };
+    quote!(#p::Config { name: #name, capacity: #capacity })
+}
+
+/// A string unique to this function in the program.
+fn function_id(func: &MaybeItemFn) -> TokenStream {
+    let p = private();
+    let ident = &func.sig.ident;
+    quote_spanned! {ident.span()=>
+        #p::concat!(
+            #p::module_path!(), "::", #p::stringify!(#ident),
+            "@", #p::file!(), ":", #p::line!(), ":", #p::column!()
+        )
+    }
+}

@@ -1,0 +1,116 @@
+//! `#[derive(CacheKey)]`: a struct encodes its fields in order; an enum, the variant's index
+//! and then its fields (see `cached_core::CacheKey` for the byte format).
+//!
+//! Input:
+//!
+//! ```text
+//! #[derive(CacheKey)]
+//! enum Listing<T> { All, Page { category: T, page: u32 } }
+//! ```
+//!
+//! Output (paths abbreviated):
+//!
+//! ```text
+//! impl<T> CacheKey for Listing<T> where T: CacheKey {
+//!     fn encode_key(&self, out: &mut KeyEncoder) {
+//!         match self {
+//!             Listing::All => { out.write_len(0); }
+//!             Listing::Page { category, page } => { out.write_len(1); key_part(category, out); key_part(page, out); }
+//!         }
+//!     }
+//! }
+//! ```
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields};
+
+pub(crate) fn cache_key(input: TokenStream) -> TokenStream {
+    match syn::parse2::<DeriveInput>(input) {
+        Ok(input) => expand(&input).unwrap_or_else(|e| e.to_compile_error()),
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+/// The bindings of a variant's (or struct's) fields, and the pattern that binds them.
+fn bind(fields: &Fields) -> (TokenStream, Vec<TokenStream>) {
+    let p = quote!(::cached_core::__private);
+    let out = syn::Ident::new("__cached_out", Span::mixed_site());
+    let names: Vec<_> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, _)| format_ident!("__cached_field_{}", i, span = Span::mixed_site()))
+        .collect();
+    let pattern = match fields {
+        Fields::Named(named) => {
+            let idents = named.named.iter().map(|f| &f.ident);
+            quote!({ #(#idents: #names),* })
+        }
+        Fields::Unnamed(_) => quote!(( #(#names),* )),
+        Fields::Unit => quote!(),
+    };
+    let writes = fields
+        .iter()
+        .zip(&names)
+        .map(|(field, name)| quote_spanned!(field.ty.span()=> #p::key_part(#name, #out);))
+        .collect();
+    (pattern, writes)
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let p = quote!(::cached_core::__private);
+    let out = syn::Ident::new("__cached_out", Span::mixed_site());
+    let ty = &input.ident;
+    let body = match &input.data {
+        Data::Struct(data) => {
+            let (pattern, writes) = bind(&data.fields);
+            quote! {
+                let #ty #pattern = self;
+                #(#writes)*
+            }
+        }
+        Data::Enum(data) => {
+            let arms = data.variants.iter().enumerate().map(|(index, variant)| {
+                let name = &variant.ident;
+                let (pattern, writes) = bind(&variant.fields);
+                quote! {
+                    #ty::#name #pattern => {
+                        #out.write_len(#index);
+                        #(#writes)*
+                    }
+                }
+            });
+            quote! {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+        Data::Union(data) => {
+            return Err(syn::Error::new_spanned(
+                data.union_token,
+                "`CacheKey` cannot be derived for a union: its bytes do not say which field is set",
+            ))
+        }
+    };
+
+    let mut generics = input.generics.clone();
+    let type_params: Vec<_> = generics.type_params().map(|t| t.ident.clone()).collect();
+    let where_clause = generics.make_where_clause();
+    for param in type_params {
+        where_clause
+            .predicates
+            .push(syn::parse_quote!(#param: #p::CacheKey));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    Ok(quote! {
+        #[automatically_derived]
+        impl #impl_generics #p::CacheKey for #ty #ty_generics #where_clause {
+            #[allow(unused_variables)]
+            fn encode_key(&self, #out: &mut #p::KeyEncoder) {
+                #body
+            }
+        }
+    })
+}

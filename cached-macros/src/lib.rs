@@ -1,0 +1,21 @@
+//! The procedural macros of `cached-core`. Depend on `cached-core`, which re-exports them and
+#![warn(missing_docs)]
+//! documents them; the code they generate names only `::cached_core::__private`.
+
+mod cache;
+mod common;
+mod derive;
+
+use proc_macro::TokenStream;
+
+/// Memoizes a function or method; documented in `cached_core`.
+#[proc_macro_attribute]
+pub fn cache(args: TokenStream, item: TokenStream) -> TokenStream {
+    cache::expand(args.into(), item.into()).into()
+}
+
+/// Implements `cached_core::CacheKey` field by field; documented in `cached_core`.
+#[proc_macro_derive(CacheKey)]
+pub fn derive_cache_key(input: TokenStream) -> TokenStream {
+    derive::cache_key(input.into()).into()
+}
