@@ -31,7 +31,10 @@ mod imp {
     use std::sync::OnceLock;
 
     fn read(clock: libc::clockid_t) -> Option<Nanos> {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
         let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
         (rc == 0).then(|| (ts.tv_sec as u64).wrapping_mul(1_000_000_000) + ts.tv_nsec as u64)
@@ -41,7 +44,10 @@ mod imp {
     fn resolution() -> Option<Nanos> {
         static RESOLUTION: OnceLock<Option<Nanos>> = OnceLock::new();
         *RESOLUTION.get_or_init(|| {
-            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
             // SAFETY: as above.
             let rc = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
             (rc == 0 && read(libc::CLOCK_MONOTONIC_COARSE).is_some())
@@ -159,7 +165,10 @@ mod tests {
         deadline(Some(Duration::from_secs(1)));
         let start = std::time::Instant::now();
         while TICKED.load(Ordering::Relaxed) == 0 {
-            assert!(start.elapsed() < Duration::from_secs(10), "the clock thread never ticked");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the clock thread never ticked"
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         let (now, lag) = imp::now_with_lag();

@@ -75,6 +75,7 @@
 //! lock shared by every key, and reads a coarse clock only when the entry has a TTL.
 #![warn(missing_docs)]
 
+#[doc(hidden)]
 pub mod __private;
 mod clock;
 mod flight;
@@ -121,4 +122,7 @@ pub use cached_macros::CacheKey;
 /// The capacity of a `#[cache]` without `capacity = ...`.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
-
+/// The README's examples, compiled and run as doc tests so that the quick start keeps working.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -84,7 +84,7 @@ enum Found<'a, V: Clone> {
     Compute(crate::flight::Leader<'a, V>),
 }
 
-impl<V: Clone + Send + Sync + 'static> FnCache<V> {
+impl<V: Clone> FnCache<V> {
     pub(crate) fn new(config: Config) -> Self {
         FnCache {
             store: LruShards::new(config.capacity),
@@ -151,7 +151,11 @@ impl<V: Clone + Send + Sync + 'static> FnCache<V> {
             leader.finish(stored, value);
         }
     }
+}
 
+// The bounds on `V` come with `S: Returns<R, Value = V>`, so that a value type that cannot be
+// cached is reported once, on that bound.
+impl<V> FnCache<V> {
     /// The cached value for `key`, or `compute()`'s, computed once for all concurrent callers.
     #[inline]
     pub fn get_or_compute<R, S: Returns<R, Value = V>>(
@@ -160,7 +164,10 @@ impl<V: Clone + Send + Sync + 'static> FnCache<V> {
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
         compute: impl FnOnce() -> R,
-    ) -> R {
+    ) -> R
+    where
+        V: Clone,
+    {
         self.store.seal(key);
         if let Some(value) = self.store.get(key) {
             return S::wrap(value);
@@ -182,7 +189,10 @@ impl<V: Clone + Send + Sync + 'static> FnCache<V> {
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
         compute: impl std::future::Future<Output = R>,
-    ) -> R {
+    ) -> R
+    where
+        V: Clone,
+    {
         self.store.seal(&mut key);
         if let Some(value) = self.store.get(&key) {
             return S::wrap(value);

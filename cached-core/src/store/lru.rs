@@ -136,7 +136,9 @@ impl<V> Shard<V> {
     fn find(&self, key: &Key) -> Option<u32> {
         let nodes = &self.nodes;
         self.table
-            .find(key.hash, |&i| nodes.get(i as usize).is_some_and(|n| n.key == *key))
+            .find(key.hash, |&i| {
+                nodes.get(i as usize).is_some_and(|n| n.key == *key)
+            })
             .copied()
     }
 
@@ -301,7 +303,9 @@ impl<V: Clone> LruShards<V> {
     /// A store holding at most `capacity` entries in all.
     pub(crate) fn new(capacity: NonZeroUsize) -> Self {
         let count = shard_count(capacity.get());
-        let shards = (0..count).map(|_| Padded(Mutex::new(Shard::new()))).collect();
+        let shards = (0..count)
+            .map(|_| Padded(Mutex::new(Shard::new())))
+            .collect();
         LruShards {
             shards,
             hasher: foldhash::fast::RandomState::default(),
@@ -466,7 +470,9 @@ mod tests {
         fill(&store, 0..3);
         assert_eq!(store.get(&key(&store, 0)), Some(0)); // 1 is now the oldest
         fill(&store, 3..4);
-        let present: Vec<u32> = (0..4).filter(|&i| store.get(&key(&store, i)).is_some()).collect();
+        let present: Vec<u32> = (0..4)
+            .filter(|&i| store.get(&key(&store, i)).is_some())
+            .collect();
         assert_eq!(present, [0, 2, 3]);
     }
 

@@ -65,7 +65,13 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
         Ttl::None => quote!(#p::None),
         Ttl::Secs(secs) => quote!(#p::ttl_secs(#secs)),
         Ttl::Duration(expr) => {
-            quote_spanned!(expr.span()=> #p::Some::<#p::Duration>(#expr))
+            // A typed `let`, so that a wrong type is reported on the expression alone.
+            let value = local("__cached_ttl_value");
+            let ty = quote_spanned!(expr.span()=> #p::Duration);
+            quote!({
+                let #value: #ty = #expr;
+                #p::Some(#value)
+            })
         }
     };
     let key_expr = key_expr(settings, func, &key);

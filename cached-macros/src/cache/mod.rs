@@ -13,8 +13,17 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: MaybeItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
+            // On the item's first word (`struct`, `pub`, ...), past its attributes.
+            let span = item
+                .clone()
+                .into_iter()
+                .find_map(|tree| match tree {
+                    proc_macro2::TokenTree::Ident(ident) => Some(ident.span()),
+                    _ => None,
+                })
+                .unwrap_or_else(proc_macro2::Span::call_site);
             let error = syn::Error::new(
-                proc_macro2::Span::call_site(),
+                span,
                 "`#[cache]` can only be applied to functions and methods",
             );
             return with_item(item, error);

@@ -97,7 +97,10 @@ fn name(value: Expr, errors: &mut Errors) -> Option<LitStr> {
             None
         }
         other => {
-            errors.at(&other, "`name` expects a string literal (`name = \"news\"`)");
+            errors.at(
+                &other,
+                "`name` expects a string literal (`name = \"news\"`)",
+            );
             None
         }
     }
@@ -138,7 +141,10 @@ fn check_function(func: &MaybeItemFn, key_given: bool, errors: &mut Errors) {
         errors.at(constness, "`#[cache]` cannot be applied to a `const fn`");
     }
     if let Some(variadic) = &func.sig.variadic {
-        errors.at(variadic, "`#[cache]` cannot be applied to a variadic function");
+        errors.at(
+            variadic,
+            "`#[cache]` cannot be applied to a variadic function",
+        );
     }
     if let ReturnType::Type(_, ty) = &func.sig.output {
         let mut finder = ImplTrait(None);

@@ -39,7 +39,10 @@ fn inline_format_args(text: &str, found: &mut BTreeSet<String>) {
         }
         let end = rest.find(['}', ':']).unwrap_or(rest.len());
         let name = rest[..end].trim();
-        let is_ident = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        let is_ident = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_alphanumeric() || c == '_');
         if is_ident {
             found.insert(name.to_owned());

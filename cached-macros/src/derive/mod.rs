@@ -53,7 +53,12 @@ fn bind(fields: &Fields) -> (TokenStream, Vec<TokenStream>) {
     let writes = fields
         .iter()
         .zip(&names)
-        .map(|(field, name)| quote_spanned!(field.ty.span()=> #p::key_part(#name, #out);))
+        .map(|(field, name)| {
+            // Named with the field's type and spanned on it: a type that is not a key is
+            // reported on the field.
+            let ty = &field.ty;
+            quote_spanned!(ty.span()=> #p::key_part::<#ty>(#name, #out);)
+        })
         .collect();
     (pattern, writes)
 }
@@ -62,38 +67,37 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let p = quote!(::cached_core::__private);
     let out = syn::Ident::new("__cached_out", Span::mixed_site());
     let ty = &input.ident;
-    let body = match &input.data {
-        Data::Struct(data) => {
-            let (pattern, writes) = bind(&data.fields);
-            quote! {
-                let #ty #pattern = self;
-                #(#writes)*
-            }
-        }
-        Data::Enum(data) => {
-            let arms = data.variants.iter().enumerate().map(|(index, variant)| {
-                let name = &variant.ident;
-                let (pattern, writes) = bind(&variant.fields);
+    let body =
+        match &input.data {
+            Data::Struct(data) => {
+                let (pattern, writes) = bind(&data.fields);
                 quote! {
-                    #ty::#name #pattern => {
-                        #out.write_len(#index);
-                        #(#writes)*
+                    let #ty #pattern = self;
+                    #(#writes)*
+                }
+            }
+            Data::Enum(data) => {
+                let arms = data.variants.iter().enumerate().map(|(index, variant)| {
+                    let name = &variant.ident;
+                    let (pattern, writes) = bind(&variant.fields);
+                    quote! {
+                        #ty::#name #pattern => {
+                            #out.write_len(#index);
+                            #(#writes)*
+                        }
+                    }
+                });
+                quote! {
+                    match self {
+                        #(#arms)*
                     }
                 }
-            });
-            quote! {
-                match self {
-                    #(#arms)*
-                }
             }
-        }
-        Data::Union(data) => {
-            return Err(syn::Error::new_spanned(
+            Data::Union(data) => return Err(syn::Error::new_spanned(
                 data.union_token,
                 "`CacheKey` cannot be derived for a union: its bytes do not say which field is set",
-            ))
-        }
-    };
+            )),
+        };
 
     let mut generics = input.generics.clone();
     let type_params: Vec<_> = generics.type_params().map(|t| t.ident.clone()).collect();

@@ -1,0 +1,8 @@
+use cached_core::cache;
+
+#[cache]
+struct Page {
+    id: u32,
+}
+
+fn main() {}
