@@ -32,17 +32,22 @@ fn peer_cached_ttl(x: u64) -> u64 {
     x.wrapping_mul(31)
 }
 
-/// Calls `f` on every key in turn; all of them are cached before timing starts.
+/// Times hits of `f`: on all `KEYS` keys in turn (each entry is cold in the processor's
+/// caches, as in a service with many users), and on one hot key. Every key is cached before
+/// timing starts.
 fn bench_hits(c: &mut Criterion, name: &str, f: impl Fn(u64) -> u64) {
     for x in 0..KEYS {
         f(x);
     }
     let mut x = 0;
-    c.bench_function(name, |b| {
+    c.bench_function(&format!("hit, {KEYS} keys in turn/{name}"), |b| {
         b.iter(|| {
             x = (x + 1) % KEYS;
             black_box(f(black_box(x)))
         })
+    });
+    c.bench_function(&format!("hit, one hot key/{name}"), |b| {
+        b.iter(|| black_box(f(black_box(7))))
     });
 }
 
@@ -60,11 +65,11 @@ fn hits(c: &mut Criterion) {
             }
         }
     };
-    bench_hits(c, "hit/lru+mutex (no ttl)", lru_get);
-    bench_hits(c, "hit/cache_core (no ttl)", ours_plain);
-    bench_hits(c, "hit/cache_core ttl", ours_ttl);
-    bench_hits(c, "hit/cached (no ttl)", peer_cached_plain);
-    bench_hits(c, "hit/cached ttl", peer_cached_ttl);
+    bench_hits(c, "lru+Mutex, no ttl", lru_get);
+    bench_hits(c, "cached-core, no ttl", ours_plain);
+    bench_hits(c, "cached-core, ttl", ours_ttl);
+    bench_hits(c, "cached, no ttl", peer_cached_plain);
+    bench_hits(c, "cached, ttl", peer_cached_ttl);
 }
 
 criterion_group!(benches, hits);

@@ -141,17 +141,20 @@ impl PartialEq for KeyBytes {
 impl Eq for KeyBytes {}
 
 impl KeyBytes {
-    /// Feeds the key to `state`: the words for an inline key, as they were written.
+    /// The key's hash under per-store random `seeds`.
+    ///
+    /// An inline key is hashed from its words, as they were written, with two independent
+    /// folded multiplies (the mixing step of foldhash and wyhash): a chain of one multiply per
+    /// word would cost more than the rest of a hit. A longer key goes through `fallback`.
     #[inline]
-    pub(crate) fn hash_into(&self, state: &mut impl std::hash::Hasher) {
-        state.write_usize(self.len);
+    pub(crate) fn hash(&self, seeds: &[u64; 4], fallback: &impl std::hash::BuildHasher) -> u64 {
         match &self.heap {
             None => {
-                for word in self.words {
-                    state.write_u64(word);
-                }
+                let [w0, w1, w2] = self.words;
+                folded_multiply(w0 ^ seeds[0], w1 ^ seeds[1])
+                    ^ folded_multiply(w2 ^ seeds[2], self.len as u64 ^ seeds[3])
             }
-            Some(heap) => state.write(heap),
+            Some(heap) => fallback.hash_one(heap.as_slice()),
         }
     }
 
@@ -166,6 +169,13 @@ impl KeyBytes {
         let bytes = unsafe { &*bytes };
         &bytes[..self.len]
     }
+}
+
+/// The 128-bit product of `a` and `b`, its halves xored.
+#[inline]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let full = u128::from(a) * u128::from(b);
+    (full as u64) ^ ((full >> 64) as u64)
 }
 
 /// Ors `bytes` into `words` from byte offset `at`; the caller checked that they fit.

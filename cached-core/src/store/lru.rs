@@ -91,6 +91,9 @@ impl Hasher for PassThrough {
 /// No node: the end of the recency list.
 const NIL: u32 = u32::MAX;
 
+/// Aligned to a cache line: a small node (a short key and a word-sized value fill 64 bytes)
+/// is then read with one memory access instead of two.
+#[repr(align(64))]
 struct Node<V> {
     key: Key,
     value: V,
@@ -283,6 +286,7 @@ pub(crate) enum Lookup<'a, V: Clone> {
 pub(crate) struct LruShards<V> {
     shards: Box<[Padded<Mutex<Shard<V>>>]>,
     hasher: foldhash::fast::RandomState,
+    seeds: [u64; 4],
     mask: u64,
     capacity: usize,
     /// Entries in all shards; written on insert and eviction only, never on a hit.
@@ -306,9 +310,13 @@ impl<V: Clone> LruShards<V> {
         let shards = (0..count)
             .map(|_| Padded(Mutex::new(Shard::new())))
             .collect();
+        let hasher = foldhash::fast::RandomState::default();
+        // Odd, so that no seed can zero a multiply by itself.
+        let seeds = [1u64, 2, 3, 4].map(|i| hasher.hash_one(i) | 1);
         LruShards {
             shards,
-            hasher: foldhash::fast::RandomState::default(),
+            hasher,
+            seeds,
             mask: count as u64 - 1,
             // Node indices are `u32`, with `NIL` reserved.
             capacity: capacity.get().min(NIL as usize - 1),
@@ -319,9 +327,7 @@ impl<V: Clone> LruShards<V> {
     /// Sets the hash of a key whose parts are written.
     #[inline]
     pub(crate) fn seal(&self, key: &mut Key) {
-        let mut state = self.hasher.build_hasher();
-        key.encoder.bytes().hash_into(&mut state);
-        key.hash = state.finish();
+        key.hash = key.encoder.bytes().hash(&self.seeds, &self.hasher);
     }
 
     #[inline]

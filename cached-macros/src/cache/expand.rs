@@ -153,7 +153,7 @@ fn config(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
     };
     let capacity = match &settings.capacity {
         Some(capacity) => quote!(#p::capacity(#capacity)),
-        None => quote!(#p::capacity(::cached_core::DEFAULT_CAPACITY)),
+        None => quote!(#p::capacity(#p::DEFAULT_CAPACITY)),
     };
     quote!(#p::Config { name: #name, capacity: #capacity })
 }
