@@ -15,8 +15,8 @@ pub use core::{column, concat, file, line, module_path, stringify};
 pub use crate::key::{CacheKey, KeyEncoder};
 pub use crate::memo::{Config, Fallible, FnCache, Plain, Returns};
 pub use crate::registry::Slot;
-pub use crate::DEFAULT_CAPACITY;
 pub use crate::store::lru::Key;
+pub use crate::DEFAULT_CAPACITY;
 
 /// Appends one part of a key. A function rather than a method call, so that a type that is not
 /// a key is reported on the part that names it.
