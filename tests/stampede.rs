@@ -139,14 +139,17 @@ fn on_one_thread(limit: Duration, test: impl FnOnce() + Send + 'static) {
         .expect("the tasks did not finish: the executor is blocked or a waiter hangs");
 }
 
+fn single_threaded() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn tasks_missing_on_one_key_compute_once_without_blocking_the_executor() {
     on_one_thread(Duration::from_secs(30), || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
+        single_threaded().block_on(async {
             let tasks: Vec<_> = (0..100).map(|_| tokio::spawn(async_slow(7))).collect();
             for task in tasks {
                 assert_eq!(task.await.unwrap(), "value 7");
@@ -205,11 +208,7 @@ async fn cancellable(key: u32) -> u32 {
 #[test]
 fn a_dropped_leader_wakes_its_waiters() {
     on_one_thread(Duration::from_secs(30), || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
+        single_threaded().block_on(async {
             // The leader is abandoned after 100 ms, while the waiter is waiting on it.
             let leader = tokio::time::timeout(Duration::from_millis(100), cancellable(1));
             let waiter = async {

@@ -120,6 +120,10 @@ pub use cached_macros::cache;
 pub use cached_macros::CacheKey;
 
 /// The capacity of a `#[cache]` without `capacity = ...`.
+///
+/// ```
+/// assert_eq!(cached_core::DEFAULT_CAPACITY, 10_000);
+/// ```
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
 /// The README's examples, compiled and run as doc tests so that the quick start keeps working.
