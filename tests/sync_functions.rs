@@ -280,3 +280,42 @@ fn mutable_parameters_work() {
     assert_eq!(shuffle(2, vec![1]), [6]);
     assert_eq!(MUTS.load(SeqCst), 1);
 }
+
+counter!(NAMES);
+/// The closure's parameter type is inferred from the value type.
+#[cache(unless = |name| name.is_empty())]
+fn nickname(id: u32) -> String {
+    NAMES.fetch_add(1, SeqCst);
+    if id == 0 {
+        String::new()
+    } else {
+        format!("n{id}")
+    }
+}
+
+#[test]
+fn an_unless_closure_needs_no_type_annotation() {
+    assert_eq!(nickname(0), "");
+    assert_eq!(nickname(0), "");
+    assert_eq!(nickname(1), "n1");
+    assert_eq!(nickname(1), "n1");
+    assert_eq!(NAMES.load(SeqCst), 3);
+}
+
+counter!(FIBS);
+/// Recursion through the cache: each `n` is computed once, as with `functools.lru_cache`.
+#[cache]
+fn fib(n: u64) -> u64 {
+    FIBS.fetch_add(1, SeqCst);
+    if n < 2 {
+        n
+    } else {
+        fib(n - 1) + fib(n - 2)
+    }
+}
+
+#[test]
+fn recursive_calls_are_memoized() {
+    assert_eq!(fib(90), 2_880_067_194_370_816_120);
+    assert_eq!(FIBS.load(SeqCst), 91);
+}
