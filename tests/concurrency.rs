@@ -43,7 +43,7 @@ fn threads_hitting_and_evicting_always_see_their_keys_values() {
                     // A skewed spread over 2000 keys: hot keys hit, cold ones evict.
                     let key = next(&mut state) % 2000 % (next(&mut state) % 2000 + 1);
                     assert_eq!(value(key), format!("value of {key}"));
-                    if key % 4 == 0 {
+                    if key.is_multiple_of(4) {
                         assert_eq!(long(prefix, key), format!("{prefix}{key}"));
                     }
                 }
