@@ -15,7 +15,7 @@ pub use core::{column, concat, file, line, module_path, stringify};
 pub use crate::key::{CacheKey, KeyEncoder};
 pub use crate::memo::{Config, Fallible, FnCache, Plain, Returns};
 pub use crate::registry::Slot;
-pub use crate::store::lru::Key;
+pub use crate::store::lru::{Key, WordKey};
 pub use crate::DEFAULT_CAPACITY;
 
 /// Appends one part of a key. A function rather than a method call, so that a type that is not
@@ -23,6 +23,32 @@ pub use crate::DEFAULT_CAPACITY;
 #[inline(always)]
 pub fn key_part<K: CacheKey + ?Sized>(part: &K, out: &mut KeyEncoder) {
     part.encode_key(out);
+}
+
+/// A value whose key is one word (see `WordKey`); a trait so that a parameter type that only
+/// looks like an integer is reported.
+pub trait Word: Copy {
+    /// The word.
+    fn word(self) -> u64;
+}
+
+macro_rules! words {
+    ($($t:ty),*) => {$(
+        impl Word for $t {
+            #[inline(always)]
+            fn word(self) -> u64 {
+                self as u64
+            }
+        }
+    )*};
+}
+
+words!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, bool, char);
+
+/// The key of a function keyed by one integer, `bool` or `char` parameter.
+#[inline(always)]
+pub fn word_key<W: Word>(value: W) -> WordKey {
+    WordKey::new(value.word())
 }
 
 /// `ttl = <integer literal>`: seconds.

@@ -9,7 +9,7 @@
 use std::pin::pin;
 use std::sync::{Arc, Condvar, Mutex};
 
-use crate::store::lru::{Key, LruShards};
+use crate::store::lru::{LruShards, StoreKey};
 use crate::sync::lock;
 
 /// What a flight ended with. `None`: the leader stored nothing; try again.
@@ -88,14 +88,14 @@ impl<V: Clone> Flight<V> {
 }
 
 /// The guard of the one caller that computes a key's value.
-pub(crate) struct Leader<'a, V: Clone> {
-    pub(crate) store: &'a LruShards<V>,
-    pub(crate) key: Key,
+pub(crate) struct Leader<'a, K: StoreKey, V: Clone> {
+    pub(crate) store: &'a LruShards<K, V>,
+    pub(crate) key: K,
     pub(crate) flight: Arc<Flight<V>>,
     pub(crate) finished: bool,
 }
 
-impl<V: Clone> Leader<'_, V> {
+impl<K: StoreKey, V: Clone> Leader<'_, K, V> {
     /// Stores `value` (unless `store` is `None`), ends the flight and hands `value` to the
     /// waiters.
     pub(crate) fn finish(mut self, stored: Option<(V, crate::clock::Nanos)>, value: &V) {
@@ -105,7 +105,7 @@ impl<V: Clone> Leader<'_, V> {
     }
 }
 
-impl<V: Clone> Drop for Leader<'_, V> {
+impl<K: StoreKey, V: Clone> Drop for Leader<'_, K, V> {
     fn drop(&mut self) {
         if !self.finished {
             self.store.end_flight(&self.key, None);

@@ -173,7 +173,7 @@ impl KeyBytes {
 
 /// The 128-bit product of `a` and `b`, its halves xored.
 #[inline]
-fn folded_multiply(a: u64, b: u64) -> u64 {
+pub(crate) fn folded_multiply(a: u64, b: u64) -> u64 {
     let full = u128::from(a) * u128::from(b);
     (full as u64) ^ ((full >> 64) as u64)
 }

@@ -4,7 +4,7 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use crate::clock;
-use crate::store::lru::{Key, Lookup, LruShards};
+use crate::store::lru::{Lookup, LruShards, StoreKey};
 
 /// How a function's return value maps to the value it caches.
 ///
@@ -72,19 +72,19 @@ impl Config {
     }
 }
 
-/// The cache of one function for one value type.
-pub struct FnCache<V> {
+/// The cache of one function for one value type, with keys of type `K`.
+pub struct FnCache<K, V> {
     config: Config,
-    store: LruShards<V>,
+    store: LruShards<K, V>,
 }
 
 /// What a lookup resolved to: a value, or the guard of the caller that must compute it.
-enum Found<'a, V: Clone> {
+enum Found<'a, K: StoreKey, V: Clone> {
     Value(V),
-    Compute(crate::flight::Leader<'a, V>),
+    Compute(crate::flight::Leader<'a, K, V>),
 }
 
-impl<V: Clone> FnCache<V> {
+impl<K: StoreKey, V: Clone> FnCache<K, V> {
     pub(crate) fn new(config: Config) -> Self {
         FnCache {
             store: LruShards::new(config.capacity),
@@ -109,7 +109,7 @@ impl<V: Clone> FnCache<V> {
 
     /// After a miss: the value for `key`, blocking the thread while another thread computes it.
     #[cold]
-    fn find(&self, key: &Key) -> Found<'_, V> {
+    fn find(&self, key: &K) -> Found<'_, K, V> {
         loop {
             match self.store.lookup(key) {
                 Lookup::Hit(value) => return Found::Value(value),
@@ -124,7 +124,7 @@ impl<V: Clone> FnCache<V> {
     }
 
     /// As [`FnCache::find`], waiting without blocking the executor.
-    async fn find_async(&self, key: &Key) -> Found<'_, V> {
+    async fn find_async(&self, key: &K) -> Found<'_, K, V> {
         loop {
             match self.store.lookup(key) {
                 Lookup::Hit(value) => return Found::Value(value),
@@ -140,7 +140,7 @@ impl<V: Clone> FnCache<V> {
 
     /// Stores what the leader computed (when it is a value to keep) and wakes the waiters.
     fn settle<R, S: Returns<R, Value = V>>(
-        leader: crate::flight::Leader<'_, V>,
+        leader: crate::flight::Leader<'_, K, V>,
         returned: &R,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
@@ -155,12 +155,12 @@ impl<V: Clone> FnCache<V> {
 
 // The bounds on `V` come with `S: Returns<R, Value = V>`, so that a value type that cannot be
 // cached is reported once, on that bound.
-impl<V> FnCache<V> {
+impl<K: StoreKey, V> FnCache<K, V> {
     /// The cached value for `key`, or `compute()`'s, computed once for all concurrent callers.
     #[inline]
     pub fn get_or_compute<R, S: Returns<R, Value = V>>(
         &self,
-        key: &mut Key,
+        key: &mut K,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
         compute: impl FnOnce() -> R,
@@ -185,7 +185,7 @@ impl<V> FnCache<V> {
     /// The async form of [`FnCache::get_or_compute`].
     pub async fn get_or_compute_async<R, S: Returns<R, Value = V>>(
         &self,
-        mut key: Key,
+        mut key: K,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
         compute: impl std::future::Future<Output = R>,

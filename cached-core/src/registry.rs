@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
 use crate::memo::{Config, FnCache};
+use crate::store::lru::StoreKey;
 
 type Erased = &'static (dyn Any + Send + Sync);
 
@@ -39,41 +40,41 @@ impl Slot {
 
     /// The cache of value type `V` for the function `id`, created with `config()` on first use.
     #[inline]
-    pub fn get<V: Clone + Send + Sync + 'static>(
+    pub fn get<K: StoreKey, V: Clone + Send + Sync + 'static>(
         &'static self,
         id: &'static str,
         config: impl FnOnce() -> Config,
-    ) -> &'static FnCache<V> {
+    ) -> &'static FnCache<K, V> {
         if let Some((type_id, cache)) = self.first.get() {
-            if *type_id == TypeId::of::<FnCache<V>>() {
+            if *type_id == TypeId::of::<FnCache<K, V>>() {
                 let cache: *const (dyn Any + Send + Sync) = *cache;
-                // SAFETY: the value behind `cache` has the type id of `FnCache<V>`, so it is
+                // SAFETY: the value behind `cache` has the type id of `FnCache<K, V>`, so it is
                 // one; this is what `downcast_ref` does after the same check.
-                return unsafe { &*cache.cast::<FnCache<V>>() };
+                return unsafe { &*cache.cast::<FnCache<K, V>>() };
             }
         }
         self.get_slow(id, config)
     }
 
     #[cold]
-    fn get_slow<V: Clone + Send + Sync + 'static>(
+    fn get_slow<K: StoreKey, V: Clone + Send + Sync + 'static>(
         &'static self,
         id: &'static str,
         config: impl FnOnce() -> Config,
-    ) -> &'static FnCache<V> {
-        let id = (id, TypeId::of::<FnCache<V>>());
+    ) -> &'static FnCache<K, V> {
+        let id = (id, TypeId::of::<FnCache<K, V>>());
         let found = crate::sync::read(registry()).get(&id).copied();
         let erased = match found {
             Some(erased) => erased,
             None => *crate::sync::write(registry())
                 .entry(id)
-                .or_insert_with(|| Box::leak(Box::new(FnCache::<V>::new(config())))),
+                .or_insert_with(|| Box::leak(Box::new(FnCache::<K, V>::new(config())))),
         };
         let _ = self.first.set((id.1, erased));
-        // The registry key holds the type id, so the entry is an `FnCache<V>`: the fallback (a
+        // The registry key holds the type id, so the entry is an `FnCache<K, V>`: the fallback (a
         // cache of its own) exists only so that no panic path does.
         erased
-            .downcast_ref::<FnCache<V>>()
-            .unwrap_or_else(|| Box::leak(Box::new(FnCache::<V>::new(Config::fallback(id.0)))))
+            .downcast_ref::<FnCache<K, V>>()
+            .unwrap_or_else(|| Box::leak(Box::new(FnCache::<K, V>::new(Config::fallback(id.0)))))
     }
 }

@@ -23,7 +23,30 @@ use crate::flight::{Flight, Leader};
 use crate::key::KeyEncoder;
 use crate::sync::lock;
 
-/// An encoded key with its hash.
+/// What the store needs of a key: equality, and a hash computed once per call.
+pub trait StoreKey: Clone + Eq + Hash + Send + Sync + 'static {
+    /// Computes and remembers the key's hash.
+    fn seal(&mut self, hashing: &Hashing);
+    /// The hash [`StoreKey::seal`] computed.
+    fn hash_value(&self) -> u64;
+}
+
+/// The per-store random state keys are hashed with.
+pub struct Hashing {
+    seeds: [u64; 4],
+    fallback: foldhash::fast::RandomState,
+}
+
+impl Hashing {
+    fn new() -> Self {
+        let fallback = foldhash::fast::RandomState::default();
+        // Odd, so that no seed can zero a multiply by itself.
+        let seeds = [1u64, 2, 3, 4].map(|i| fallback.hash_one(i) | 1);
+        Hashing { seeds, fallback }
+    }
+}
+
+/// A key in its byte encoding (see `CacheKey`), with its hash.
 ///
 /// Built in place by the caller and then only borrowed on the hit path: moving a key that was
 /// just written costs more than the whole lookup (the processor cannot forward the many
@@ -64,7 +87,55 @@ impl Hash for Key {
     }
 }
 
-/// Hashes a [`Key`] by its precomputed hash (for the map of flights).
+impl StoreKey for Key {
+    #[inline]
+    fn seal(&mut self, hashing: &Hashing) {
+        self.hash = self.encoder.bytes().hash(&hashing.seeds, &hashing.fallback);
+    }
+
+    #[inline]
+    fn hash_value(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// The key of a function whose only key is one integer (or `bool`, or `char`): the value
+/// itself, compared and hashed as one word instead of as encoded bytes. Within one function
+/// the type is fixed, so the word identifies the value as its encoding would.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct WordKey {
+    hash: u64,
+    word: u64,
+}
+
+impl WordKey {
+    /// The key of `word`.
+    #[inline]
+    pub fn new(word: u64) -> Self {
+        WordKey { hash: 0, word }
+    }
+}
+
+impl Hash for WordKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl StoreKey for WordKey {
+    #[inline]
+    fn seal(&mut self, hashing: &Hashing) {
+        self.hash = crate::key::folded_multiply(self.word ^ hashing.seeds[0], hashing.seeds[1]);
+    }
+
+    #[inline]
+    fn hash_value(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// Hashes a [`StoreKey`] by its precomputed hash (for the map of flights).
 #[derive(Default)]
 struct PassThrough(u64);
 
@@ -76,7 +147,7 @@ impl Hasher for PassThrough {
 
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        // Only `Key` is hashed here, through `write_u64`; fold anything else in all the same.
+        // Only keys are hashed here, through `write_u64`; fold anything else in all the same.
         for &b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
@@ -91,11 +162,8 @@ impl Hasher for PassThrough {
 /// No node: the end of the recency list.
 const NIL: u32 = u32::MAX;
 
-/// Aligned to a cache line: a small node (a short key and a word-sized value fill 64 bytes)
-/// is then read with one memory access instead of two.
-#[repr(align(64))]
-struct Node<V> {
-    key: Key,
+struct Node<K, V> {
+    key: K,
     value: V,
     deadline: Nanos,
 }
@@ -111,19 +179,19 @@ struct Link {
 }
 
 /// One shard: an exact LRU.
-struct Shard<V> {
+struct Shard<K, V> {
     /// Indices into `nodes`, found by the key's hash.
     table: HashTable<u32>,
     /// Dense: a removed node's slot is filled by the last one.
-    nodes: Vec<Node<V>>,
+    nodes: Vec<Node<K, V>>,
     /// `links[i]` places `nodes[i]`.
     links: Vec<Link>,
     newest: u32,
     oldest: u32,
-    flights: HashMap<Key, Arc<Flight<V>>, BuildHasherDefault<PassThrough>>,
+    flights: HashMap<K, Arc<Flight<V>>, BuildHasherDefault<PassThrough>>,
 }
 
-impl<V> Shard<V> {
+impl<K: StoreKey, V> Shard<K, V> {
     fn new() -> Self {
         Shard {
             table: HashTable::new(),
@@ -136,17 +204,17 @@ impl<V> Shard<V> {
     }
 
     #[inline]
-    fn find(&self, key: &Key) -> Option<u32> {
+    fn find(&self, key: &K) -> Option<u32> {
         let nodes = &self.nodes;
         self.table
-            .find(key.hash, |&i| {
+            .find(key.hash_value(), |&i| {
                 nodes.get(i as usize).is_some_and(|n| n.key == *key)
             })
             .copied()
     }
 
     #[inline]
-    fn node(&self, index: u32) -> Option<&Node<V>> {
+    fn node(&self, index: u32) -> Option<&Node<K, V>> {
         self.nodes.get(index as usize)
     }
 
@@ -194,7 +262,7 @@ impl<V> Shard<V> {
     }
 
     /// Inserts or replaces; returns whether the key is new.
-    fn put(&mut self, key: Key, value: V, deadline: Nanos) -> bool {
+    fn put(&mut self, key: K, value: V, deadline: Nanos) -> bool {
         if let Some(index) = self.find(&key) {
             if let Some(node) = self.nodes.get_mut(index as usize) {
                 node.value = value;
@@ -204,7 +272,7 @@ impl<V> Shard<V> {
             return false;
         }
         let index = self.nodes.len() as u32;
-        let hash = key.hash;
+        let hash = key.hash_value();
         self.nodes.push(Node {
             key,
             value,
@@ -216,7 +284,7 @@ impl<V> Shard<V> {
         });
         let nodes = &self.nodes;
         self.table.insert_unique(hash, index, |&i| {
-            nodes.get(i as usize).map_or(0, |n| n.key.hash)
+            nodes.get(i as usize).map_or(0, |n| n.key.hash_value())
         });
         self.link_newest(index);
         true
@@ -224,7 +292,7 @@ impl<V> Shard<V> {
 
     /// Removes a node; the last node takes its slot.
     fn remove(&mut self, index: u32) {
-        let Some(hash) = self.node(index).map(|n| n.key.hash) else {
+        let Some(hash) = self.node(index).map(|n| n.key.hash_value()) else {
             return;
         };
         self.unlink(index);
@@ -243,7 +311,7 @@ impl<V> Shard<V> {
         else {
             return;
         };
-        let hash = moved.key.hash;
+        let hash = moved.key.hash_value();
         match self.link_mut(newer) {
             Some(n) => n.older = index,
             None => self.newest = index,
@@ -274,19 +342,18 @@ impl<V> Shard<V> {
 struct Padded<T>(T);
 
 /// What a lookup found.
-pub(crate) enum Lookup<'a, V: Clone> {
+pub(crate) enum Lookup<'a, K: StoreKey, V: Clone> {
     Hit(V),
     /// Another caller is computing the value.
     Wait(Arc<Flight<V>>),
     /// This caller computes the value.
-    Lead(Leader<'a, V>),
+    Lead(Leader<'a, K, V>),
 }
 
 /// The sharded table behind every in-process cache.
-pub(crate) struct LruShards<V> {
-    shards: Box<[Padded<Mutex<Shard<V>>>]>,
-    hasher: foldhash::fast::RandomState,
-    seeds: [u64; 4],
+pub(crate) struct LruShards<K, V> {
+    shards: Box<[Padded<Mutex<Shard<K, V>>>]>,
+    hashing: Hashing,
     mask: u64,
     capacity: usize,
     /// Entries in all shards; written on insert and eviction only, never on a hit.
@@ -303,20 +370,16 @@ fn shard_count(capacity: usize) -> usize {
     by_size.min((cores * 4).next_power_of_two())
 }
 
-impl<V: Clone> LruShards<V> {
+impl<K: StoreKey, V: Clone> LruShards<K, V> {
     /// A store holding at most `capacity` entries in all.
     pub(crate) fn new(capacity: NonZeroUsize) -> Self {
         let count = shard_count(capacity.get());
         let shards = (0..count)
             .map(|_| Padded(Mutex::new(Shard::new())))
             .collect();
-        let hasher = foldhash::fast::RandomState::default();
-        // Odd, so that no seed can zero a multiply by itself.
-        let seeds = [1u64, 2, 3, 4].map(|i| hasher.hash_one(i) | 1);
         LruShards {
             shards,
-            hasher,
-            seeds,
+            hashing: Hashing::new(),
             mask: count as u64 - 1,
             // Node indices are `u32`, with `NIL` reserved.
             capacity: capacity.get().min(NIL as usize - 1),
@@ -326,25 +389,25 @@ impl<V: Clone> LruShards<V> {
 
     /// Sets the hash of a key whose parts are written.
     #[inline]
-    pub(crate) fn seal(&self, key: &mut Key) {
-        key.hash = key.encoder.bytes().hash(&self.seeds, &self.hasher);
+    pub(crate) fn seal(&self, key: &mut K) {
+        key.seal(&self.hashing);
     }
 
     #[inline]
-    fn shard_index(&self, key: &Key) -> usize {
+    fn shard_index(&self, key: &K) -> usize {
         // The table uses the low bits (bucket) and the top seven (tag): take the shard from
         // the middle, so keys of one shard still spread over its table.
-        ((key.hash >> 32) & self.mask) as usize
+        ((key.hash_value() >> 32) & self.mask) as usize
     }
 
     #[inline]
-    fn shard(&self, key: &Key) -> &Mutex<Shard<V>> {
+    fn shard(&self, key: &K) -> &Mutex<Shard<K, V>> {
         &self.shards[self.shard_index(key)].0
     }
 
     /// The live value of `key`, if any. The hit path: one shard lock, one table lookup.
     #[inline]
-    pub(crate) fn get(&self, key: &Key) -> Option<V> {
+    pub(crate) fn get(&self, key: &K) -> Option<V> {
         let mut shard = lock(self.shard(key));
         let index = shard.find(key)?;
         let node = shard.node(index)?;
@@ -359,7 +422,7 @@ impl<V: Clone> LruShards<V> {
     /// After a miss: the value if it arrived meanwhile, the flight to wait for, or the
     /// leadership of a new flight. An expired entry is removed on the way.
     #[cold]
-    pub(crate) fn lookup(&self, key: &Key) -> Lookup<'_, V> {
+    pub(crate) fn lookup(&self, key: &K) -> Lookup<'_, K, V> {
         let mut shard = lock(self.shard(key));
         if let Some(index) = shard.find(key) {
             match shard.node(index) {
@@ -388,7 +451,7 @@ impl<V: Clone> LruShards<V> {
     }
 
     /// Ends the flight of `key`, storing its value if there is one to store.
-    pub(crate) fn end_flight(&self, key: &Key, stored: Option<(V, Nanos)>) {
+    pub(crate) fn end_flight(&self, key: &K, stored: Option<(V, Nanos)>) {
         let index = self.shard_index(key);
         let mut shard = lock(&self.shards[index].0);
         shard.flights.remove(key);
@@ -437,14 +500,14 @@ mod tests {
         assert_eq!(shard_count(511), 1);
     }
 
-    fn key(store: &LruShards<u32>, i: u32) -> Key {
+    fn key(store: &LruShards<Key, u32>, i: u32) -> Key {
         let mut key = Key::new();
         crate::CacheKey::encode_key(&i, key.encoder());
         store.seal(&mut key);
         key
     }
 
-    fn fill(store: &LruShards<u32>, keys: std::ops::Range<u32>) {
+    fn fill(store: &LruShards<Key, u32>, keys: std::ops::Range<u32>) {
         for i in keys {
             match store.lookup(&key(store, i)) {
                 Lookup::Lead(leader) => leader.finish(Some((i, clock::NEVER)), &i),
@@ -453,13 +516,13 @@ mod tests {
         }
     }
 
-    fn held(store: &LruShards<u32>) -> usize {
+    fn held(store: &LruShards<Key, u32>) -> usize {
         store.shards.iter().map(|s| lock(&s.0).nodes.len()).sum()
     }
 
     #[test]
     fn total_capacity_is_respected() {
-        let store = LruShards::<u32>::new(NonZeroUsize::new(1000).unwrap());
+        let store = LruShards::<Key, u32>::new(NonZeroUsize::new(1000).unwrap());
         assert!(store.shards.len() > 1, "the test needs several shards");
         // Exactly `capacity` keys all fit, however they spread over the shards.
         fill(&store, 0..1000);
@@ -472,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_shard_evicts_in_least_recently_used_order() {
-        let store = LruShards::<u32>::new(NonZeroUsize::new(3).unwrap());
+        let store = LruShards::<Key, u32>::new(NonZeroUsize::new(3).unwrap());
         fill(&store, 0..3);
         assert_eq!(store.get(&key(&store, 0)), Some(0)); // 1 is now the oldest
         fill(&store, 3..4);
@@ -486,7 +549,7 @@ mod tests {
     fn removal_keeps_the_table_and_the_list_consistent() {
         // Evictions remove nodes from the middle of the dense array; every survivor must still
         // be found and the list must still be in recency order.
-        let store = LruShards::<u32>::new(NonZeroUsize::new(50).unwrap());
+        let store = LruShards::<Key, u32>::new(NonZeroUsize::new(50).unwrap());
         for round in 0..20u32 {
             fill(&store, round * 30..round * 30 + 30);
             for i in (round * 30..round * 30 + 30).step_by(3) {

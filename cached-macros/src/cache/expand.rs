@@ -13,10 +13,10 @@
 //! pub fn headline(id: u64) -> Result<String, Error> {
 //!     static __CACHED_SLOT: Slot = Slot::new();
 //!     let __cached_ttl = ttl_secs(60);
-//!     let mut __cached_key = Key::new();
-//!     { key_part(&id, __cached_key.encoder()); }
+//!     let mut __cached_key = word_key(id); // a one-integer key; otherwise:
+//!     // let mut __cached_key = Key::new(); { key_part(&id, __cached_key.encoder()); }
 //!     let __cached_cache = __CACHED_SLOT
-//!         .get::<<Fallible as Returns<Result<String, Error>>>::Value>(ID, || Config { .. });
+//!         .get::<WordKey, <Fallible as Returns<Result<String, Error>>>::Value>(ID, || Config { .. });
 //!     __cached_cache.get_or_compute::<Result<String, Error>, Fallible>(
 //!         &mut __cached_key, __cached_ttl, |_| false, move || -> Result<String, Error> { BODY })
 //! }
@@ -74,7 +74,20 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
             })
         }
     };
-    let key_expr = key_expr(settings, func, &key);
+    let (key_type, key_init) = match word_key_param(settings, func) {
+        Some((ident, ty)) => (
+            quote!(#p::WordKey),
+            // Spanned on the type: a type that only looks like an integer is reported there.
+            quote_spanned!(ty.span()=> let mut #key = #p::word_key(#ident);),
+        ),
+        None => {
+            let parts = key_expr(settings, func, &key);
+            (
+                quote!(#p::Key),
+                quote!(let mut #key = #p::Key::new(); #parts),
+            )
+        }
+    };
     let config = config(settings, func);
     let id = function_id(func);
     let unless = match &settings.unless {
@@ -102,12 +115,44 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
         #vis #sig {
             static #slot: #p::Slot = #p::Slot::new();
             let #ttl: #p::Option<#p::Duration> = #ttl_expr;
-            let mut #key = #p::Key::new();
-            #key_expr
-            let #cache = #slot.get::<#value>(#id, || #config);
+            #key_init
+            let #cache = #slot.get::<#key_type, #value>(#id, || #config);
             #call
         }
     }
+}
+
+/// The parameter that is the whole key when it is one word: the default key of a function
+/// with a single parameter of a primitive integer type, `bool` or `char`. Such a key is
+/// stored and compared as that word rather than as encoded bytes: the common "by id" cache
+/// then costs little more than a map lookup.
+fn word_key_param<'a>(
+    settings: &Settings,
+    func: &'a MaybeItemFn,
+) -> Option<(&'a syn::Ident, &'a syn::Type)> {
+    const WORDS: [&str; 12] = [
+        "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize", "bool", "char",
+    ];
+    if settings.key.is_some() {
+        return None;
+    }
+    let mut params = func.params();
+    let param = params.next()?;
+    if params.next().is_some() {
+        return None;
+    }
+    let syn::Type::Path(path) = param.ty else {
+        return None;
+    };
+    let word = path.qself.is_none()
+        && path.path.leading_colon.is_none()
+        && path.path.segments.len() == 1
+        && path
+            .path
+            .segments
+            .iter()
+            .all(|s| s.arguments.is_none() && WORDS.contains(&s.ident.to_string().as_str()));
+    Some((param_ident(param.pat)?, param.ty)).filter(|_| word)
 }
 
 /// The block that writes the key's parts into `out`, a `Key` built in place.
