@@ -341,6 +341,8 @@ impl<K: StoreKey, V> Shard<K, V> {
 #[repr(align(128))]
 struct Padded<T>(T);
 
+type LockedShard<K, V> = Padded<Mutex<Shard<K, V>>>;
+
 /// What a lookup found.
 pub(crate) enum Lookup<'a, K: StoreKey, V: Clone> {
     Hit(V),
@@ -352,7 +354,7 @@ pub(crate) enum Lookup<'a, K: StoreKey, V: Clone> {
 
 /// The sharded table behind every in-process cache.
 pub(crate) struct LruShards<K, V> {
-    shards: Box<[Padded<Mutex<Shard<K, V>>>]>,
+    shards: Box<[LockedShard<K, V>]>,
     hashing: Hashing,
     mask: u64,
     capacity: usize,
