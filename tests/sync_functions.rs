@@ -319,3 +319,40 @@ fn recursive_calls_are_memoized() {
     assert_eq!(fib(90), 2_880_067_194_370_816_120);
     assert_eq!(FIBS.load(SeqCst), 91);
 }
+
+counter!(SIGNS);
+/// One-word keys: negative integers, `bool` and `char` stay distinct.
+#[cache]
+fn sign(x: i64) -> i64 {
+    SIGNS.fetch_add(1, SeqCst);
+    x.signum()
+}
+
+counter!(FLAGS);
+#[cache]
+fn flag(on: bool) -> &'static str {
+    FLAGS.fetch_add(1, SeqCst);
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+counter!(LETTERS);
+#[cache]
+fn upper(letter: char) -> char {
+    LETTERS.fetch_add(1, SeqCst);
+    letter.to_ascii_uppercase()
+}
+
+#[test]
+fn one_word_keys_keep_values_apart() {
+    assert_eq!((sign(-1), sign(1), sign(0), sign(i64::MIN)), (-1, 1, 0, -1));
+    assert_eq!((sign(-1), sign(1), sign(0), sign(i64::MIN)), (-1, 1, 0, -1));
+    assert_eq!(SIGNS.load(SeqCst), 4);
+    assert_eq!((flag(true), flag(false), flag(true)), ("on", "off", "on"));
+    assert_eq!(FLAGS.load(SeqCst), 2);
+    assert_eq!((upper('a'), upper('b'), upper('a')), ('A', 'B', 'A'));
+    assert_eq!(LETTERS.load(SeqCst), 2);
+}
