@@ -55,5 +55,8 @@ fn main() {
     println!("{:<28} {:>12.2?}", "first  (cache miss)", miss);
     println!("{:<28} {:>12.2?}", "second (cache hit)", hit);
     let speedup = miss.as_secs_f64() / hit.as_secs_f64().max(1e-9);
-    println!("\nthe cached page is served {speedup:.0}x faster");
+    println!("\nthe cached page is served {speedup:.0}x faster\n");
+
+    // What every cache in the process did, and the time it saved.
+    print!("{}", cached_core::report());
 }

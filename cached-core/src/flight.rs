@@ -8,6 +8,7 @@
 
 use std::pin::pin;
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use crate::store::lru::{LruShards, StoreKey};
 use crate::sync::lock;
@@ -96,19 +97,31 @@ pub(crate) struct Leader<'a, K: StoreKey, V: Clone> {
 }
 
 impl<K: StoreKey, V: Clone> Leader<'_, K, V> {
-    /// Stores `value` (unless `store` is `None`), ends the flight and hands `value` to the
-    /// waiters.
-    pub(crate) fn finish(mut self, stored: Option<(V, crate::clock::Nanos)>, value: &V) {
+    /// Stores `value` (unless `stored` is `None`), ends the flight and hands `value` to the
+    /// waiters. `took` is how long the computation ran.
+    pub(crate) fn finish(
+        mut self,
+        stored: Option<(V, crate::clock::Nanos)>,
+        value: &V,
+        took: Duration,
+    ) {
         self.finished = true;
-        self.store.end_flight(&self.key, stored);
+        self.store.end_flight(&self.key, stored, Some(took));
         self.flight.end(|| Some(value.clone()));
+    }
+
+    /// Ends a computation that returned an error: nothing stored, the waiters try again.
+    pub(crate) fn fail(mut self, took: Duration) {
+        self.finished = true;
+        self.store.end_flight(&self.key, None, Some(took));
+        self.flight.end(|| None);
     }
 }
 
 impl<K: StoreKey, V: Clone> Drop for Leader<'_, K, V> {
     fn drop(&mut self) {
         if !self.finished {
-            self.store.end_flight(&self.key, None);
+            self.store.end_flight(&self.key, None, None);
             self.flight.end(|| None);
         }
     }

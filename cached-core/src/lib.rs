@@ -73,6 +73,13 @@
 //! same value. If the body panics, returns an `Err`, or its future is dropped, every waiter
 //! wakes up and tries again; nothing is stored. A hit locks one shard of the store, never a
 //! lock shared by every key, and reads a coarse clock only when the entry has a TTL.
+//!
+//! # What the caches save
+//!
+//! [`stats()`] returns a [`CacheStats`] per cache and [`report()`] formats them as a table,
+//! most time saved first. Counting is always on and costs a hit nothing measurable. Each miss
+//! emits a `tracing` debug event (target `cached_core`) with the cache's name and the time the
+//! computation took.
 #![warn(missing_docs)]
 
 #[doc(hidden)]
@@ -82,10 +89,12 @@ mod flight;
 mod key;
 mod memo;
 mod registry;
+mod stats;
 mod store;
 mod sync;
 
 pub use key::{encode_key, CacheKey, KeyEncoder};
+pub use stats::{report, stats, CacheStats, Report};
 
 /// Memoizes a function or method; see the [crate documentation](crate).
 ///

@@ -1,7 +1,7 @@
 //! The cache of one `#[cache]` function: look up, or compute once and store.
 
 use std::num::NonZeroUsize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::clock;
 use crate::store::lru::{Lookup, LruShards, StoreKey};
@@ -60,16 +60,6 @@ pub struct Config {
     pub name: &'static str,
     /// The most entries kept.
     pub capacity: NonZeroUsize,
-}
-
-impl Config {
-    /// The defaults of a bare `#[cache]`.
-    pub(crate) fn fallback(name: &'static str) -> Self {
-        Config {
-            name,
-            capacity: NonZeroUsize::new(crate::DEFAULT_CAPACITY).unwrap_or(NonZeroUsize::MIN),
-        }
-    }
 }
 
 /// The cache of one function for one value type, with keys of type `K`.
@@ -140,16 +130,46 @@ impl<K: StoreKey, V: Clone> FnCache<K, V> {
 
     /// Stores what the leader computed (when it is a value to keep) and wakes the waiters.
     fn settle<R, S: Returns<R, Value = V>>(
+        &self,
         leader: crate::flight::Leader<'_, K, V>,
         returned: &R,
+        took: Duration,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
     ) {
-        // An `Err` drops the guard: the waiters try again and nothing is stored.
-        if let Some(value) = S::value(returned) {
-            let stored = (!unless(value)).then(|| (value.clone(), clock::deadline(ttl)));
-            leader.finish(stored, value);
-        }
+        let Some(value) = S::value(returned) else {
+            tracing::debug!(
+                cache = self.config.name,
+                ?took,
+                "cache miss: error, not stored"
+            );
+            return leader.fail(took);
+        };
+        let store = !unless(value);
+        tracing::debug!(
+            cache = self.config.name,
+            ?took,
+            stored = store,
+            "cache miss"
+        );
+        let stored = store.then(|| (value.clone(), clock::deadline(ttl)));
+        leader.finish(stored, value, took);
+    }
+}
+
+impl<K: StoreKey, V: Clone + Send + Sync + 'static> crate::registry::Registered for FnCache<K, V> {
+    fn stats(&self) -> crate::stats::CacheStats {
+        let counts = self.store.counts();
+        let mut stats = crate::stats::CacheStats::new(self.config.name);
+        stats.hits = counts.hits;
+        stats.misses = counts.misses;
+        stats.inserts = counts.inserts;
+        stats.evictions = counts.evictions;
+        stats.len = Some(self.store.len());
+        stats.computations = counts.computed;
+        stats.miss_time_total = Duration::from_nanos(counts.compute_nanos);
+        stats.miss_time_mean = crate::stats::mean(stats.miss_time_total, counts.computed);
+        stats
     }
 }
 
@@ -175,8 +195,9 @@ impl<K: StoreKey, V> FnCache<K, V> {
         match self.find(key) {
             Found::Value(value) => S::wrap(value),
             Found::Compute(leader) => {
+                let start = Instant::now();
                 let returned = compute();
-                Self::settle::<R, S>(leader, &returned, ttl, unless);
+                self.settle::<R, S>(leader, &returned, start.elapsed(), ttl, unless);
                 returned
             }
         }
@@ -200,8 +221,9 @@ impl<K: StoreKey, V> FnCache<K, V> {
         match self.find_async(&key).await {
             Found::Value(value) => S::wrap(value),
             Found::Compute(leader) => {
+                let start = Instant::now();
                 let returned = compute.await;
-                Self::settle::<R, S>(leader, &returned, ttl, unless);
+                self.settle::<R, S>(leader, &returned, start.elapsed(), ttl, unless);
                 returned
             }
         }

@@ -6,14 +6,20 @@
 //! cache its function used first, so the usual call costs one atomic load and a type check;
 //! a generic function called with several value types gets one cache per type.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
 use crate::memo::{Config, FnCache};
+use crate::stats::CacheStats;
 use crate::store::lru::StoreKey;
 
-type Erased = &'static (dyn Any + Send + Sync);
+/// A cache as the registry sees it: something that can report its statistics.
+pub(crate) trait Registered: Send + Sync {
+    fn stats(&self) -> CacheStats;
+}
+
+type Erased = &'static dyn Registered;
 
 /// Every cache of the process, by function id and value type. Caches are never dropped: there
 /// is one per cached function (and value type), like the functions themselves.
@@ -47,9 +53,10 @@ impl Slot {
     ) -> &'static FnCache<K, V> {
         if let Some((type_id, cache)) = self.first.get() {
             if *type_id == TypeId::of::<FnCache<K, V>>() {
-                let cache: *const (dyn Any + Send + Sync) = *cache;
-                // SAFETY: the value behind `cache` has the type id of `FnCache<K, V>`, so it is
-                // one; this is what `downcast_ref` does after the same check.
+                let cache: *const dyn Registered = *cache;
+                // SAFETY: the value behind `cache` was registered under the type id of
+                // `FnCache<K, V>`, so it is one; this is what `downcast_ref` does after the
+                // same check.
                 return unsafe { &*cache.cast::<FnCache<K, V>>() };
             }
         }
@@ -66,15 +73,22 @@ impl Slot {
         let found = crate::sync::read(registry()).get(&id).copied();
         let erased = match found {
             Some(erased) => erased,
-            None => *crate::sync::write(registry())
-                .entry(id)
-                .or_insert_with(|| Box::leak(Box::new(FnCache::<K, V>::new(config())))),
+            None => *crate::sync::write(registry()).entry(id).or_insert_with(|| {
+                let cache: &'static FnCache<K, V> = Box::leak(Box::new(FnCache::new(config())));
+                cache
+            }),
         };
         let _ = self.first.set((id.1, erased));
-        // The registry key holds the type id, so the entry is an `FnCache<K, V>`: the fallback (a
-        // cache of its own) exists only so that no panic path does.
-        erased
-            .downcast_ref::<FnCache<K, V>>()
-            .unwrap_or_else(|| Box::leak(Box::new(FnCache::<K, V>::new(Config::fallback(id.0)))))
+        let cache: *const dyn Registered = erased;
+        // SAFETY: as in `get`: the entry's key holds the type id of `FnCache<K, V>`.
+        unsafe { &*cache.cast::<FnCache<K, V>>() }
     }
+}
+
+/// The statistics of every registered cache, one per function and value type.
+pub(crate) fn all_stats() -> Vec<CacheStats> {
+    crate::sync::read(registry())
+        .values()
+        .map(|cache| cache.stats())
+        .collect()
 }

@@ -178,8 +178,33 @@ struct Link {
     older: u32,
 }
 
+/// What one shard has seen, kept under its lock: a hit adds one to a field the lock already
+/// guards, where a shared counter would be written by every hit on every core.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Counts {
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+    pub(crate) inserts: u64,
+    pub(crate) evictions: u64,
+    /// Computations finished (a value or an `Err`), and the time they took.
+    pub(crate) computed: u64,
+    pub(crate) compute_nanos: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.inserts += other.inserts;
+        self.evictions += other.evictions;
+        self.computed += other.computed;
+        self.compute_nanos += other.compute_nanos;
+    }
+}
+
 /// One shard: an exact LRU.
 struct Shard<K, V> {
+    counts: Counts,
     /// Indices into `nodes`, found by the key's hash.
     table: HashTable<u32>,
     /// Dense: a removed node's slot is filled by the last one.
@@ -194,6 +219,7 @@ struct Shard<K, V> {
 impl<K: StoreKey, V> Shard<K, V> {
     fn new() -> Self {
         Shard {
+            counts: Counts::default(),
             table: HashTable::new(),
             nodes: Vec::new(),
             links: Vec::new(),
@@ -332,6 +358,7 @@ impl<K: StoreKey, V> Shard<K, V> {
             return false;
         }
         self.remove(oldest);
+        self.counts.evictions += 1;
         true
     }
 }
@@ -418,6 +445,7 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         }
         let value = node.value.clone();
         shard.touch(index);
+        shard.counts.hits += 1;
         Some(value)
     }
 
@@ -431,6 +459,7 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
                 Some(node) if clock::is_live(node.deadline) => {
                     let value = node.value.clone();
                     shard.touch(index);
+                    shard.counts.hits += 1;
                     return Lookup::Hit(value);
                 }
                 _ => {
@@ -439,6 +468,7 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
                 }
             }
         }
+        shard.counts.misses += 1;
         if let Some(flight) = shard.flights.get(key) {
             return Lookup::Wait(Arc::clone(flight));
         }
@@ -452,14 +482,25 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         })
     }
 
-    /// Ends the flight of `key`, storing its value if there is one to store.
-    pub(crate) fn end_flight(&self, key: &K, stored: Option<(V, Nanos)>) {
+    /// Ends the flight of `key`, storing its value if there is one to store. `computed` is how
+    /// long the computation took, when it finished (it did not if it panicked or was dropped).
+    pub(crate) fn end_flight(
+        &self,
+        key: &K,
+        stored: Option<(V, Nanos)>,
+        computed: Option<std::time::Duration>,
+    ) {
         let index = self.shard_index(key);
         let mut shard = lock(&self.shards[index].0);
         shard.flights.remove(key);
+        if let Some(took) = computed {
+            shard.counts.computed += 1;
+            shard.counts.compute_nanos += u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        }
         let Some((value, deadline)) = stored else {
             return;
         };
+        shard.counts.inserts += 1;
         if !shard.put(key.clone(), value, deadline) {
             return; // replaced: same count
         }
@@ -485,6 +526,16 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
     /// Entries held now, expired ones included until they are touched or evicted.
     pub(crate) fn len(&self) -> usize {
         self.len.0.load(Ordering::Relaxed)
+    }
+
+    /// The counts of every shard, summed. Each shard is read under its lock, so each shard's
+    /// counts are consistent with themselves.
+    pub(crate) fn counts(&self) -> Counts {
+        let mut total = Counts::default();
+        for shard in self.shards.iter() {
+            total.add(&lock(&shard.0).counts);
+        }
+        total
     }
 }
 
@@ -512,7 +563,9 @@ mod tests {
     fn fill(store: &LruShards<Key, u32>, keys: std::ops::Range<u32>) {
         for i in keys {
             match store.lookup(&key(store, i)) {
-                Lookup::Lead(leader) => leader.finish(Some((i, clock::NEVER)), &i),
+                Lookup::Lead(leader) => {
+                    leader.finish(Some((i, clock::NEVER)), &i, Default::default())
+                }
                 _ => panic!("fresh key {i} was not a miss"),
             }
         }
