@@ -8,9 +8,12 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-/// The fields of every event, as text.
+/// An event's level and its fields, as text.
+type Captured1 = (Level, Vec<(String, String)>);
+
+/// Every event seen.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<(Level, Vec<(String, String)>)>>>);
+struct Captured(Arc<Mutex<Vec<Captured1>>>);
 
 struct Fields(Vec<(String, String)>);
 
