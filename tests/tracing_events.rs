@@ -9,11 +9,11 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
 /// An event's level and its fields, as text.
-type Captured1 = (Level, Vec<(String, String)>);
+type CapturedEvent = (Level, Vec<(String, String)>);
 
 /// Every event seen.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<Captured1>>>);
+struct Captured(Arc<Mutex<Vec<CapturedEvent>>>);
 
 struct Fields(Vec<(String, String)>);
 

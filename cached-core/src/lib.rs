@@ -79,7 +79,8 @@
 //! [`stats()`] returns a [`CacheStats`] per cache and [`report()`] formats them as a table,
 //! most time saved first. Counting is always on and costs a hit nothing measurable. Each miss
 //! emits a `tracing` debug event (target `cached_core`) with the cache's name and the time the
-//! computation took.
+//! computation took. With the feature `metrics`, the same counters go to the `metrics` crate
+//! facade; see the `metrics` module for the names.
 #![warn(missing_docs)]
 
 #[doc(hidden)]
@@ -88,6 +89,8 @@ mod clock;
 mod flight;
 mod key;
 mod memo;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod registry;
 mod stats;
 mod store;

@@ -137,6 +137,8 @@ impl<K: StoreKey, V: Clone> FnCache<K, V> {
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
     ) {
+        #[cfg(feature = "metrics")]
+        crate::metrics::record_miss(self.config.name, took);
         let Some(value) = S::value(returned) else {
             tracing::debug!(
                 cache = self.config.name,

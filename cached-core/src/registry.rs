@@ -74,6 +74,8 @@ impl Slot {
         let erased = match found {
             Some(erased) => erased,
             None => *crate::sync::write(registry()).entry(id).or_insert_with(|| {
+                #[cfg(feature = "metrics")]
+                crate::metrics::start_publishing();
                 let cache: &'static FnCache<K, V> = Box::leak(Box::new(FnCache::new(config())));
                 cache
             }),

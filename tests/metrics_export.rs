@@ -1,0 +1,107 @@
+//! Feature `metrics`: the documented names reach the installed recorder.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use cached_core::cache;
+use metrics::{
+    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
+    SharedString, Unit,
+};
+
+/// The last value of each metric, by name and `cache` label.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<BTreeMap<(String, String), f64>>>);
+
+struct Handle {
+    seen: Seen,
+    key: (String, String),
+}
+
+impl Handle {
+    fn set(&self, value: f64) {
+        self.seen.0.lock().unwrap().insert(self.key.clone(), value);
+    }
+}
+
+impl CounterFn for Handle {
+    fn increment(&self, _: u64) {}
+    fn absolute(&self, value: u64) {
+        self.set(value as f64);
+    }
+}
+
+impl GaugeFn for Handle {
+    fn increment(&self, _: f64) {}
+    fn decrement(&self, _: f64) {}
+    fn set(&self, value: f64) {
+        Handle::set(self, value);
+    }
+}
+
+impl HistogramFn for Handle {
+    fn record(&self, value: f64) {
+        self.set(value);
+    }
+}
+
+impl Seen {
+    fn handle(&self, key: &Key) -> Arc<Handle> {
+        let cache = key
+            .labels()
+            .find(|l| l.key() == "cache")
+            .map(|l| l.value().to_owned())
+            .unwrap_or_default();
+        Arc::new(Handle {
+            seen: self.clone(),
+            key: (key.name().to_owned(), cache),
+        })
+    }
+
+    fn get(&self, name: &str, cache: &str) -> Option<f64> {
+        let seen = self.0.lock().unwrap();
+        seen.get(&(name.to_owned(), cache.to_owned())).copied()
+    }
+}
+
+impl Recorder for Seen {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        Counter::from_arc(self.handle(key))
+    }
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::from_arc(self.handle(key))
+    }
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::from_arc(self.handle(key))
+    }
+}
+
+#[cache(name = "exported", capacity = 1)]
+fn exported(x: u32) -> u32 {
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    x
+}
+
+#[test]
+fn the_documented_names_reach_the_recorder() {
+    let seen = Seen::default();
+    metrics::with_local_recorder(&seen, || {
+        exported(1);
+        exported(1);
+        exported(2); // evicts 1
+        cached_core::metrics::publish();
+    });
+    let get = |name| seen.get(name, "exported");
+    assert_eq!(get("cached_hits_total"), Some(1.0));
+    assert_eq!(get("cached_misses_total"), Some(2.0));
+    assert_eq!(get("cached_inserts_total"), Some(2.0));
+    assert_eq!(get("cached_evictions_total"), Some(1.0));
+    assert_eq!(get("cached_invalidations_total"), Some(0.0));
+    assert_eq!(get("cached_errors_total"), Some(0.0));
+    assert_eq!(get("cached_entries"), Some(1.0));
+    let miss = get("cached_miss_seconds").expect("a miss time");
+    assert!(miss >= 0.002, "{miss}");
+}
