@@ -82,21 +82,6 @@ impl<K: StoreKey, V: Clone> FnCache<K, V> {
         }
     }
 
-    /// The cache's name.
-    pub fn name(&self) -> &'static str {
-        self.config.name
-    }
-
-    /// Entries held now.
-    pub fn len(&self) -> usize {
-        self.store.len()
-    }
-
-    /// Whether no entry is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// After a miss: the value for `key`, blocking the thread while another thread computes it.
     #[cold]
     fn find(&self, key: &K) -> Found<'_, K, V> {

@@ -23,6 +23,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How often the background thread publishes.
+///
+/// ```
+/// assert_eq!(cached_core::metrics::PUBLISH_EVERY.as_secs(), 1);
+/// ```
 pub const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 
 /// Copies every cache's counters and entry count to the `metrics` recorder now.

@@ -213,7 +213,12 @@ pub struct Report {
 }
 
 impl Report {
-    /// A report of these caches.
+    /// A report of these caches, sorted.
+    ///
+    /// ```
+    /// let empty = cached_core::Report::new(Vec::new());
+    /// assert_eq!(empty.to_string(), "no caches yet\n");
+    /// ```
     pub fn new(mut rows: Vec<CacheStats>) -> Self {
         rows.sort_by(|a, b| {
             b.time_saved()
@@ -224,6 +229,15 @@ impl Report {
     }
 
     /// The rows, most time saved first.
+    ///
+    /// ```
+    /// use cached_core::{CacheStats, Report};
+    /// let mut hot = CacheStats::new("hot");
+    /// hot.hits = 10;
+    /// hot.miss_time_mean = std::time::Duration::from_millis(5);
+    /// let report = Report::new(vec![CacheStats::new("cold"), hot]);
+    /// assert_eq!(report.rows()[0].name, "hot");
+    /// ```
     pub fn rows(&self) -> &[CacheStats] {
         &self.rows
     }
