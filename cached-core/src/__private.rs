@@ -12,6 +12,7 @@ pub use core::result::Result;
 pub use core::time::Duration;
 pub use core::{column, concat, file, line, module_path, stringify};
 
+pub use crate::handle::{AllEntries, Entry};
 pub use crate::key::{CacheKey, KeyEncoder};
 pub use crate::memo::{Config, Fallible, FnCache, Plain, Returns};
 pub use crate::registry::Slot;

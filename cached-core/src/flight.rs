@@ -7,6 +7,7 @@
 //! stored that the body did not return.
 
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -22,6 +23,10 @@ enum State<V> {
 /// One computation in progress, shared by its leader and waiters.
 pub(crate) struct Flight<V> {
     state: Mutex<State<V>>,
+    /// Set (under the shard's lock) when the key is invalidated or overwritten during the
+    /// computation: its value may predate the change, so it is handed to the waiters but not
+    /// stored.
+    stale: AtomicBool,
     // Threads wait on the condvar, tasks on the notify, so a task never blocks its executor.
     threads: Condvar,
     tasks: tokio::sync::Notify,
@@ -31,9 +36,19 @@ impl<V: Clone> Flight<V> {
     pub(crate) fn new() -> Self {
         Flight {
             state: Mutex::new(State::Pending),
+            stale: AtomicBool::new(false),
             threads: Condvar::new(),
             tasks: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Marks the computation's value as not to be stored.
+    pub(crate) fn mark_stale(&self) {
+        self.stale.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::Relaxed)
     }
 
     fn publish(&self, value: Option<V>) {

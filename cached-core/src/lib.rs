@@ -87,6 +87,7 @@
 pub mod __private;
 mod clock;
 mod flight;
+mod handle;
 mod key;
 mod memo;
 #[cfg(feature = "metrics")]

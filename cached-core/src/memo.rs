@@ -144,7 +144,31 @@ impl<K: StoreKey, V: Clone> FnCache<K, V> {
     }
 }
 
+impl<K: StoreKey, V: Clone> FnCache<K, V> {
+    /// Removes `key`'s entry; see [`crate::__private::Entry`].
+    pub fn invalidate(&self, key: &mut K) -> bool {
+        self.store.seal(key);
+        self.store.invalidate(key)
+    }
+
+    /// The live value of `key`, without computing it.
+    pub fn peek(&self, key: &mut K) -> Option<V> {
+        self.store.seal(key);
+        self.store.peek(key)
+    }
+
+    /// Stores `value` under `key`.
+    pub fn put(&self, key: &mut K, value: V, ttl: Option<Duration>) {
+        self.store.seal(key);
+        self.store.put(key, value, clock::deadline(ttl));
+    }
+}
+
 impl<K: StoreKey, V: Clone + Send + Sync + 'static> crate::registry::Registered for FnCache<K, V> {
+    fn invalidate_all(&self) -> usize {
+        self.store.invalidate_all()
+    }
+
     fn stats(&self) -> crate::stats::CacheStats {
         let counts = self.store.counts();
         let mut stats = crate::stats::CacheStats::new(self.config.name);
@@ -152,6 +176,7 @@ impl<K: StoreKey, V: Clone + Send + Sync + 'static> crate::registry::Registered 
         stats.misses = counts.misses;
         stats.inserts = counts.inserts;
         stats.evictions = counts.evictions;
+        stats.invalidations = counts.invalidations;
         stats.len = Some(self.store.len());
         stats.computations = counts.computed;
         stats.miss_time_total = Duration::from_nanos(counts.compute_nanos);

@@ -17,6 +17,8 @@ use crate::store::lru::StoreKey;
 /// A cache as the registry sees it: something that can report its statistics.
 pub(crate) trait Registered: Send + Sync {
     fn stats(&self) -> CacheStats;
+    /// Removes every entry; returns how many there were.
+    fn invalidate_all(&self) -> usize;
 }
 
 type Erased = &'static dyn Registered;
@@ -85,6 +87,15 @@ impl Slot {
         // SAFETY: as in `get`: the entry's key holds the type id of `FnCache<K, V>`.
         unsafe { &*cache.cast::<FnCache<K, V>>() }
     }
+}
+
+/// Removes every entry of every cache of the function `id` (one per value type).
+pub(crate) fn invalidate_function(id: &str) -> usize {
+    crate::sync::read(registry())
+        .iter()
+        .filter(|((cache_id, _), _)| *cache_id == id)
+        .map(|(_, cache)| cache.invalidate_all())
+        .sum()
 }
 
 /// The statistics of every registered cache, one per function and value type.

@@ -186,6 +186,7 @@ pub(crate) struct Counts {
     pub(crate) misses: u64,
     pub(crate) inserts: u64,
     pub(crate) evictions: u64,
+    pub(crate) invalidations: u64,
     /// Computations finished (a value or an `Err`), and the time they took.
     pub(crate) computed: u64,
     pub(crate) compute_nanos: u64,
@@ -197,6 +198,7 @@ impl Counts {
         self.misses += other.misses;
         self.inserts += other.inserts;
         self.evictions += other.evictions;
+        self.invalidations += other.invalidations;
         self.computed += other.computed;
         self.compute_nanos += other.compute_nanos;
     }
@@ -492,14 +494,26 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
     ) {
         let index = self.shard_index(key);
         let mut shard = lock(&self.shards[index].0);
-        shard.flights.remove(key);
+        let stale = shard.flights.remove(key).is_some_and(|f| f.is_stale());
         if let Some(took) = computed {
             shard.counts.computed += 1;
             shard.counts.compute_nanos += u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         }
-        let Some((value, deadline)) = stored else {
-            return;
-        };
+        match stored {
+            Some((value, deadline)) if !stale => self.insert(shard, index, key, value, deadline),
+            _ => {}
+        }
+    }
+
+    /// Stores a value under `key` in its locked shard, evicting to stay within capacity.
+    fn insert(
+        &self,
+        mut shard: std::sync::MutexGuard<'_, Shard<K, V>>,
+        index: usize,
+        key: &K,
+        value: V,
+        deadline: Nanos,
+    ) {
         shard.counts.inserts += 1;
         if !shard.put(key.clone(), value, deadline) {
             return; // replaced: same count
@@ -521,6 +535,60 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
                 return;
             }
         }
+    }
+
+    /// Stores `value` under `key` now, as if computed. A computation of the same key in
+    /// progress will not overwrite it.
+    pub(crate) fn put(&self, key: &K, value: V, deadline: Nanos) {
+        let index = self.shard_index(key);
+        let shard = lock(&self.shards[index].0);
+        if let Some(flight) = shard.flights.get(key) {
+            flight.mark_stale();
+        }
+        self.insert(shard, index, key, value, deadline);
+    }
+
+    /// The live value of `key`, without counting a hit or changing the recency order.
+    pub(crate) fn peek(&self, key: &K) -> Option<V> {
+        let shard = lock(self.shard(key));
+        let node = shard.node(shard.find(key)?)?;
+        clock::is_live(node.deadline).then(|| node.value.clone())
+    }
+
+    /// Removes `key`'s entry, and keeps a computation of it in progress from storing a value
+    /// that may predate the change. Returns whether there was an entry.
+    pub(crate) fn invalidate(&self, key: &K) -> bool {
+        let mut shard = lock(self.shard(key));
+        if let Some(flight) = shard.flights.get(key) {
+            flight.mark_stale();
+        }
+        let Some(index) = shard.find(key) else {
+            return false;
+        };
+        shard.remove(index);
+        shard.counts.invalidations += 1;
+        self.len.0.fetch_sub(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Removes every entry, as [`LruShards::invalidate`] does one; returns how many there were.
+    pub(crate) fn invalidate_all(&self) -> usize {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = lock(&shard.0);
+            for flight in shard.flights.values() {
+                flight.mark_stale();
+            }
+            let n = shard.nodes.len();
+            shard.table.clear();
+            shard.nodes.clear();
+            shard.links.clear();
+            (shard.newest, shard.oldest) = (NIL, NIL);
+            shard.counts.invalidations += n as u64;
+            self.len.0.fetch_sub(n, Ordering::Relaxed);
+            removed += n;
+        }
+        removed
     }
 
     /// Entries held now, expired ones included until they are touched or evicted.
@@ -598,6 +666,48 @@ mod tests {
             .filter(|&i| store.get(&key(&store, i)).is_some())
             .collect();
         assert_eq!(present, [0, 2, 3]);
+    }
+
+    #[test]
+    fn an_invalidation_during_a_computation_keeps_its_value_out() {
+        let store = LruShards::<Key, u32>::new(NonZeroUsize::new(10).unwrap());
+        let k = key(&store, 1);
+        let Lookup::Lead(leader) = store.lookup(&k) else {
+            panic!("not a miss")
+        };
+        // The data changes while the value is being computed from the old data.
+        assert!(!store.invalidate(&k));
+        leader.finish(Some((1, clock::NEVER)), &1, Default::default());
+        assert_eq!(store.peek(&k), None, "a stale value was stored");
+        // A later computation stores as usual.
+        fill(&store, 1..2);
+        assert_eq!(store.peek(&k), Some(1));
+        assert!(store.invalidate(&k));
+        assert_eq!(store.peek(&k), None);
+        assert_eq!(store.counts().invalidations, 1);
+    }
+
+    #[test]
+    fn a_put_during_a_computation_wins() {
+        let store = LruShards::<Key, u32>::new(NonZeroUsize::new(10).unwrap());
+        let k = key(&store, 1);
+        let Lookup::Lead(leader) = store.lookup(&k) else {
+            panic!("not a miss")
+        };
+        store.put(&k, 2, clock::NEVER);
+        leader.finish(Some((1, clock::NEVER)), &1, Default::default());
+        assert_eq!(store.peek(&k), Some(2));
+    }
+
+    #[test]
+    fn invalidating_all_empties_every_shard() {
+        let store = LruShards::<Key, u32>::new(NonZeroUsize::new(2000).unwrap());
+        fill(&store, 0..1500);
+        assert_eq!(store.invalidate_all(), 1500);
+        assert_eq!((store.len(), held(&store)), (0, 0));
+        assert!((0..1500).all(|i| store.peek(&key(&store, i)).is_none()));
+        fill(&store, 0..10);
+        assert_eq!(store.len(), 10);
     }
 
     #[test]
