@@ -160,6 +160,8 @@ trait Catalog {
 struct Shop;
 static TITLES: AtomicU32 = AtomicU32::new(0);
 
+/// In a trait impl, `#[cache]` also goes on the impl block.
+#[cache]
 impl Catalog for Shop {
     #[cache]
     fn title(&self, id: u32) -> String {

@@ -52,6 +52,12 @@ pub fn word_key<W: Word>(value: W) -> WordKey {
     WordKey::new(value.word())
 }
 
+/// Whether a `Result` returned by an `#[invalidates]` function is `Ok`.
+#[inline(always)]
+pub fn succeeded<T, E>(returned: &Result<T, E>) -> bool {
+    returned.is_ok()
+}
+
 /// `ttl = <integer literal>`: seconds.
 #[inline(always)]
 pub const fn ttl_secs(secs: u64) -> Option<Duration> {

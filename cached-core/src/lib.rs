@@ -113,6 +113,58 @@ pub use stats::{report, stats, CacheStats, Report};
 #[doc(inline)]
 pub use cached_macros::cache;
 
+/// Removes cache entries after the function succeeds: when data changes, the entries computed
+/// from the old data go.
+///
+/// Entries, comma-separated (several `#[invalidates]` on one function add up):
+///
+/// - `f` (a path: `f`, `news::f`, `Self::method`, `Type::method`): every entry of the cached
+///   function `f`;
+/// - `f(a, b)`: the one entry of `f` for those key arguments, written like a call of `f` and
+///   type-checked like one. The key arguments are `f`'s parameters except the receiver, in
+///   order; when `f` has `key = <expr>`, they are the parameters that expression mentions, in
+///   order, with the receiver first when it uses `self`.
+///
+/// The arguments are evaluated before the body runs (so the body may still move the values
+/// they came from); the entries are removed after it returns, and for a function returning a
+/// `Result`, only after `Ok`. A computation of a removed entry that is in progress at that
+/// moment does not store its (possibly stale) value.
+///
+/// ```
+/// use cached_core::{cache, invalidates};
+/// use std::sync::Mutex;
+///
+/// static TITLES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+///
+/// #[cache]
+/// fn title(id: usize) -> Option<String> {
+///     TITLES.lock().unwrap().get(id).cloned()
+/// }
+///
+/// #[cache]
+/// fn count() -> usize {
+///     TITLES.lock().unwrap().len()
+/// }
+///
+/// #[invalidates(title(id), count)]
+/// fn rename(id: usize, new: &str) -> Result<(), String> {
+///     let mut titles = TITLES.lock().unwrap();
+///     let slot = titles.get_mut(id).ok_or("no such title")?;
+///     *slot = new.to_owned();
+///     Ok(())
+/// }
+///
+/// TITLES.lock().unwrap().push("Old".into());
+/// assert_eq!(title(0).as_deref(), Some("Old"));
+/// rename(0, "New").unwrap();
+/// assert_eq!(title(0).as_deref(), Some("New")); // not the stale "Old"
+/// ```
+///
+/// In a trait impl, put `#[cache]` on the impl block as well, so that its cached methods can
+/// be named here (`Type::method`).
+#[doc(inline)]
+pub use cached_macros::invalidates;
+
 /// Implements [`CacheKey`] for a struct or an enum, field by field.
 ///
 /// ```

@@ -5,6 +5,7 @@
 mod cache;
 mod common;
 mod derive;
+mod invalidates;
 
 use proc_macro::TokenStream;
 
@@ -12,6 +13,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn cache(args: TokenStream, item: TokenStream) -> TokenStream {
     cache::expand(args.into(), item.into()).into()
+}
+
+/// Removes the named cache entries after the function succeeds; documented in `cached_core`.
+#[proc_macro_attribute]
+pub fn invalidates(args: TokenStream, item: TokenStream) -> TokenStream {
+    invalidates::expand(args.into(), item.into()).into()
 }
 
 /// Implements `cached_core::CacheKey` field by field; documented in `cached_core`.

@@ -27,7 +27,7 @@
 //! parameters, so the body still owns every parameter.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 
 use super::validate::{Settings, Shape, Ttl};
@@ -43,13 +43,10 @@ fn local(name: &str) -> syn::Ident {
     syn::Ident::new(name, Span::mixed_site())
 }
 
-pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
+/// The cached value's type, spanned on the return type so that a value type that cannot be
+/// cached is reported there.
+fn value_type(settings: &Settings, func: &MaybeItemFn) -> (TokenStream, TokenStream, Span) {
     let p = private();
-    let slot = local("__CACHED_SLOT");
-    let cache = local("__cached_cache");
-    let key = local("__cached_key");
-    let ttl = local("__cached_ttl");
-
     let ret = func.return_type();
     let ret_span = match &func.sig.output {
         syn::ReturnType::Default => func.sig.ident.span(),
@@ -60,7 +57,42 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
         Shape::Fallible => quote!(#p::Fallible),
     };
     let value = quote_spanned!(ret_span=> <#shape as #p::Returns<#ret>>::Value);
+    (shape, value, ret_span)
+}
 
+/// The key's type and the statements that build it in `key`, from the parameters in scope.
+fn key_init(
+    settings: &Settings,
+    func: &MaybeItemFn,
+    key: &syn::Ident,
+) -> (TokenStream, TokenStream) {
+    let p = private();
+    match word_key_param(settings, func) {
+        Some((ident, ty)) => (
+            quote!(#p::WordKey),
+            // Spanned on the type: a type that only looks like an integer is reported there.
+            quote_spanned!(ty.span()=> let mut #key = #p::word_key(#ident);),
+        ),
+        None => {
+            let parts = key_expr(settings, func, key);
+            (
+                quote!(#p::Key),
+                quote!(let mut #key = #p::Key::new(); #parts),
+            )
+        }
+    }
+}
+
+/// The function, rewritten to go through its cache.
+pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
+    let p = private();
+    let slot = local("__CACHED_SLOT");
+    let cache = local("__cached_cache");
+    let key = local("__cached_key");
+    let ttl = local("__cached_ttl");
+
+    let ret = func.return_type();
+    let (shape, value, ret_span) = value_type(settings, func);
     let ttl_expr = match &settings.ttl {
         Ttl::None => quote!(#p::None),
         Ttl::Secs(secs) => quote!(#p::ttl_secs(#secs)),
@@ -74,20 +106,7 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
             })
         }
     };
-    let (key_type, key_init) = match word_key_param(settings, func) {
-        Some((ident, ty)) => (
-            quote!(#p::WordKey),
-            // Spanned on the type: a type that only looks like an integer is reported there.
-            quote_spanned!(ty.span()=> let mut #key = #p::word_key(#ident);),
-        ),
-        None => {
-            let parts = key_expr(settings, func, &key);
-            (
-                quote!(#p::Key),
-                quote!(let mut #key = #p::Key::new(); #parts),
-            )
-        }
-    };
+    let (key_type, key_init) = key_init(settings, func, &key);
     let config = config(settings, func);
     let id = function_id(func);
     let unless = match &settings.unless {
@@ -118,6 +137,83 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
             #key_init
             let #cache = #slot.get::<#key_type, #value>(#id, || #config);
             #call
+        }
+    }
+}
+
+/// The names of `f`'s companions: `#[invalidates(f(args))]` calls the first, `#[invalidates(f)]`
+/// the second. Kept in one place, as both sides must agree.
+pub(crate) fn companion_names(ident: &syn::Ident) -> (syn::Ident, syn::Ident) {
+    (
+        format_ident!("__cached_entry_{}", ident, span = ident.span()),
+        format_ident!("__cached_all_{}", ident, span = ident.span()),
+    )
+}
+
+// Input:
+//     #[cache(key = (self.tenant, id))]
+//     pub async fn profile(&self, id: u64, trace: &str) -> Result<Profile, Error> { BODY }
+// Output (beside the function, in the same module or impl):
+//     #[doc(hidden)]
+//     pub fn __cached_entry_profile(&self, id: u64) -> Entry<Key, Profile> {
+//         static SLOT: Slot = Slot::new();
+//         let cache = SLOT.get::<Key, Profile>(ID, || CONFIG); // the function's own cache
+//         let mut key = Key::new(); { let id = &id; key_part(&((self.tenant, id)), ..); }
+//         Entry::new(cache, key)
+//     }
+//     #[doc(hidden)]
+//     pub fn __cached_all_profile() -> AllEntries { AllEntries::new(ID) }
+/// The companions of a cached function: typed handles on its entries, taking the parameters
+/// its key uses, with their declared types (and `&self` when the key uses `self`).
+pub(crate) fn companions(
+    settings: &Settings,
+    func: &MaybeItemFn,
+    vis: &syn::Visibility,
+) -> TokenStream {
+    let p = private();
+    let slot = local("__CACHED_SLOT");
+    let cache = local("__cached_cache");
+    let key = local("__cached_key");
+    let (entry_name, all_name) = companion_names(&func.sig.ident);
+    let (_, value, _) = value_type(settings, func);
+    let (key_type, key_init) = key_init(settings, func, &key);
+    let config = config(settings, func);
+    let id = function_id(func);
+
+    let used = settings
+        .key
+        .as_ref()
+        .map(|expr| mentioned(expr.to_token_stream()));
+    let receiver = match &used {
+        Some(names) if names.contains("self") && func.has_receiver() => quote!(&self,),
+        _ => quote!(),
+    };
+    let params = func.params().filter_map(|param| {
+        let ident = param_ident(param.pat)?;
+        let used = used
+            .as_ref()
+            .is_none_or(|names| names.contains(&ident.to_string()));
+        let ty = param.ty;
+        used.then(|| quote!(#ident: #ty))
+    });
+    let generics = &func.sig.generics;
+    let where_clause = &func.sig.generics.where_clause;
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_snake_case, dead_code, clippy::all)]
+        #vis fn #entry_name #generics (#receiver #(#params),*) -> #p::Entry<#key_type, #value>
+        #where_clause
+        {
+            static #slot: #p::Slot = #p::Slot::new();
+            #key_init
+            let #cache = #slot.get::<#key_type, #value>(#id, || #config);
+            #p::Entry::new(#cache, #key)
+        }
+
+        #[doc(hidden)]
+        #[allow(non_snake_case, dead_code, clippy::all)]
+        #vis fn #all_name() -> #p::AllEntries {
+            #p::AllEntries::new(#id)
         }
     }
 }

@@ -1,0 +1,6 @@
+use cached_core::invalidates;
+
+#[invalidates()]
+fn save() {}
+
+fn main() {}
