@@ -52,10 +52,16 @@ pub fn word_key<W: Word>(value: W) -> WordKey {
     WordKey::new(value.word())
 }
 
-/// Whether a `Result` returned by an `#[invalidates]` function is `Ok`.
+/// The `Ok` value of a `Result` returned by an `#[invalidates]` or `#[cache_put]` function.
 #[inline(always)]
-pub fn succeeded<T, E>(returned: &Result<T, E>) -> bool {
-    returned.is_ok()
+pub fn ok_value<T, E>(returned: &Result<T, E>) -> Option<&T> {
+    returned.as_ref().ok()
+}
+
+/// `#[cache_put(f(args))]`: stores a clone of the function's return value as the entry.
+#[inline]
+pub fn put_returned<K: crate::store::lru::StoreKey, V: Clone>(entry: Entry<K, V>, value: &V) {
+    entry.put(value.clone());
 }
 
 /// `ttl = <integer literal>`: seconds.

@@ -1,22 +1,32 @@
-//! Typed handles on a cached function's entries, used by `#[invalidates]`.
+//! Typed handles on a cached function's entries: [`entry!`](crate::entry) and
+//! [`entries!`](crate::entries), also behind `#[invalidates]` and `#[cache_put]`.
 //!
 //! `#[cache]` emits, next to each function `f`, hidden companions that build these handles from
 //! `f`'s key parameters, with their declared types: a handle is therefore type-checked like a
 //! call of `f`, and finds the very cache `f` uses.
 
+use std::time::Duration;
+
 use crate::memo::FnCache;
 use crate::store::lru::StoreKey;
 
-/// One entry of one cached function: the cache and the key.
+/// One entry of one cached function; see [`entry!`](crate::entry).
 pub struct Entry<K: 'static, V: 'static> {
     cache: &'static FnCache<K, V>,
     key: K,
+    ttl: Option<Duration>,
 }
 
 impl<K: StoreKey, V: Clone> Entry<K, V> {
-    /// The entry of `key` in `cache`.
-    pub fn new(cache: &'static FnCache<K, V>, key: K) -> Self {
-        Entry { cache, key }
+    #[doc(hidden)]
+    pub fn new(cache: &'static FnCache<K, V>, key: K, ttl: Option<Duration>) -> Self {
+        Entry { cache, key, ttl }
+    }
+
+    /// Stores `value` as the entry, with the function's TTL, as if the function had returned
+    /// it. A computation of the entry in progress does not overwrite it.
+    pub fn put(mut self, value: V) {
+        self.cache.put(&mut self.key, value, self.ttl);
     }
 
     /// Removes the entry (and keeps a computation of it in progress from storing a value that
@@ -31,13 +41,14 @@ impl<K: StoreKey, V: Clone> Entry<K, V> {
     }
 }
 
-/// Every entry of one cached function, whatever its value type.
+/// Every entry of one cached function, whatever its value type; see
+/// [`entries!`](crate::entries).
 pub struct AllEntries {
     id: &'static str,
 }
 
 impl AllEntries {
-    /// The entries of the function with this id.
+    #[doc(hidden)]
     pub const fn new(id: &'static str) -> Self {
         AllEntries { id }
     }

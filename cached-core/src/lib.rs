@@ -97,6 +97,7 @@ mod stats;
 mod store;
 mod sync;
 
+pub use handle::{AllEntries, Entry};
 pub use key::{encode_key, CacheKey, KeyEncoder};
 pub use stats::{report, stats, CacheStats, Report};
 
@@ -164,6 +165,94 @@ pub use cached_macros::cache;
 /// be named here (`Type::method`).
 #[doc(inline)]
 pub use cached_macros::invalidates;
+
+/// Stores a value as a cached function's entry after the function succeeds (write-through):
+/// the next read finds it without computing.
+///
+/// - `#[cache_put(f(args))]` stores the function's own return value (the `Ok` value of a
+///   `Result`) as `f`'s entry for those key arguments;
+/// - `#[cache_put(f(args) = <expr>)]` stores the value of `<expr>`, which may use the
+///   parameters and `self`.
+///
+/// The entry is named as in [`invalidates`], before the body runs; the value is type-checked
+/// against `f`'s value type and stored with `f`'s TTL.
+///
+/// ```
+/// use cached_core::{cache, cache_put};
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// static READS: AtomicU32 = AtomicU32::new(0);
+///
+/// #[derive(Clone, Debug, PartialEq)]
+/// struct User {
+///     id: u32,
+///     name: String,
+/// }
+///
+/// #[cache]
+/// fn user(id: u32) -> Option<User> {
+///     READS.fetch_add(1, Ordering::Relaxed); // the database read
+///     None
+/// }
+///
+/// impl User {
+///     #[cache_put(user(self.id) = Some(self.clone()))]
+///     fn save(&self) -> Result<(), String> {
+///         Ok(()) // the database write
+///     }
+/// }
+///
+/// let ann = User { id: 1, name: "Ann".into() };
+/// ann.save().unwrap();
+/// assert_eq!(user(1), Some(ann)); // stored by the save: no read
+/// assert_eq!(READS.load(Ordering::Relaxed), 0);
+/// ```
+#[doc(inline)]
+pub use cached_macros::cache_put;
+
+/// The typed handle on one entry of a cached function, for code that is not an annotated
+/// function: a migration, an admin command, a test.
+///
+/// `entry!(f(args))` is written like a call of the cached function `f` and type-checked like
+/// one (`entry!(Type::method(&value, args))` when `f`'s key uses `self`); it computes nothing.
+/// The [`Entry`] it returns can [`invalidate`](Entry::invalidate),
+/// [`put`](Entry::put) or [`peek`](Entry::peek).
+///
+/// ```
+/// use cached_core::{cache, entry, entries};
+///
+/// #[cache]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// assert_eq!(entry!(square(3)).peek(), None); // nothing computed yet
+/// square(3);
+/// assert_eq!(entry!(square(3)).peek(), Some(9));
+/// entry!(square(4)).put(17); // a value set by hand...
+/// assert_eq!(square(4), 17); // ...is what the next call returns
+/// assert!(entry!(square(3)).invalidate());
+/// assert_eq!(entries!(square).invalidate(), 1); // every entry: the one for 4
+/// assert_eq!(entry!(square(4)).peek(), None);
+/// ```
+#[doc(inline)]
+pub use cached_macros::entry;
+
+/// The handle on every entry of a cached function (whatever its value types, for a generic
+/// function): `entries!(f).invalidate()`. See [`entry!`].
+///
+/// ```
+/// # use cached_core::{cache, entries};
+/// #[cache]
+/// fn cube(x: u64) -> u64 {
+///     x * x * x
+/// }
+/// cube(2);
+/// cube(3);
+/// assert_eq!(entries!(cube).invalidate(), 2);
+/// ```
+#[doc(inline)]
+pub use cached_macros::entries;
 
 /// Implements [`CacheKey`] for a struct or an enum, field by field.
 ///

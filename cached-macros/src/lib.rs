@@ -3,8 +3,10 @@
 //! documents them; the code they generate names only `::cached_core::__private`.
 
 mod cache;
+mod cache_put;
 mod common;
 mod derive;
+mod handle;
 mod invalidates;
 
 use proc_macro::TokenStream;
@@ -19,6 +21,25 @@ pub fn cache(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn invalidates(args: TokenStream, item: TokenStream) -> TokenStream {
     invalidates::expand(args.into(), item.into()).into()
+}
+
+/// Stores the return value as a cached function's entry after success; documented in
+/// `cached_core`.
+#[proc_macro_attribute]
+pub fn cache_put(args: TokenStream, item: TokenStream) -> TokenStream {
+    cache_put::expand(args.into(), item.into()).into()
+}
+
+/// The handle on one entry of a cached function; documented in `cached_core`.
+#[proc_macro]
+pub fn entry(input: TokenStream) -> TokenStream {
+    handle::entry(input.into()).into()
+}
+
+/// The handle on every entry of a cached function; documented in `cached_core`.
+#[proc_macro]
+pub fn entries(input: TokenStream) -> TokenStream {
+    handle::entries(input.into()).into()
 }
 
 /// Implements `cached_core::CacheKey` field by field; documented in `cached_core`.

@@ -60,6 +60,24 @@ fn value_type(settings: &Settings, func: &MaybeItemFn) -> (TokenStream, TokenStr
     (shape, value, ret_span)
 }
 
+/// The TTL, as an `Option<Duration>` expression.
+fn ttl_expr(settings: &Settings) -> TokenStream {
+    let p = private();
+    match &settings.ttl {
+        Ttl::None => quote!(#p::None),
+        Ttl::Secs(secs) => quote!(#p::ttl_secs(#secs)),
+        Ttl::Duration(expr) => {
+            // A typed `let`, so that a wrong type is reported on the expression alone.
+            let value = local("__cached_ttl_value");
+            let ty = quote_spanned!(expr.span()=> #p::Duration);
+            quote!({
+                let #value: #ty = #expr;
+                #p::Some(#value)
+            })
+        }
+    }
+}
+
 /// The key's type and the statements that build it in `key`, from the parameters in scope.
 fn key_init(
     settings: &Settings,
@@ -93,19 +111,7 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
 
     let ret = func.return_type();
     let (shape, value, ret_span) = value_type(settings, func);
-    let ttl_expr = match &settings.ttl {
-        Ttl::None => quote!(#p::None),
-        Ttl::Secs(secs) => quote!(#p::ttl_secs(#secs)),
-        Ttl::Duration(expr) => {
-            // A typed `let`, so that a wrong type is reported on the expression alone.
-            let value = local("__cached_ttl_value");
-            let ty = quote_spanned!(expr.span()=> #p::Duration);
-            quote!({
-                let #value: #ty = #expr;
-                #p::Some(#value)
-            })
-        }
-    };
+    let ttl_expr = ttl_expr(settings);
     let (key_type, key_init) = key_init(settings, func, &key);
     let config = config(settings, func);
     let id = function_id(func);
@@ -159,7 +165,8 @@ pub(crate) fn companion_names(ident: &syn::Ident) -> (syn::Ident, syn::Ident) {
 //         static SLOT: Slot = Slot::new();
 //         let cache = SLOT.get::<Key, Profile>(ID, || CONFIG); // the function's own cache
 //         let mut key = Key::new(); { let id = &id; key_part(&((self.tenant, id)), ..); }
-//         Entry::new(cache, key)
+//         Entry::new(cache, key, TTL) // TTL: the `ttl` argument, evaluated here
+
 //     }
 //     #[doc(hidden)]
 //     pub fn __cached_all_profile() -> AllEntries { AllEntries::new(ID) }
@@ -179,6 +186,7 @@ pub(crate) fn companions(
     let (key_type, key_init) = key_init(settings, func, &key);
     let config = config(settings, func);
     let id = function_id(func);
+    let ttl = ttl_expr(settings);
 
     let used = settings
         .key
@@ -207,7 +215,7 @@ pub(crate) fn companions(
             static #slot: #p::Slot = #p::Slot::new();
             #key_init
             let #cache = #slot.get::<#key_type, #value>(#id, || #config);
-            #p::Entry::new(#cache, #key)
+            #p::Entry::new(#cache, #key, #ttl)
         }
 
         #[doc(hidden)]

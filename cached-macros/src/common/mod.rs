@@ -1,5 +1,7 @@
 //! Pieces every attribute uses.
 
+pub(crate) mod after_success;
+pub(crate) mod companion;
 pub(crate) mod errors;
 pub(crate) mod item_fn;
 pub(crate) mod mentions;

@@ -1,0 +1,5 @@
+use cached_core::entry;
+
+fn main() {
+    entry!(news_in).invalidate();
+}
