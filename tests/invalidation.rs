@@ -225,3 +225,81 @@ fn trait_impl_methods_can_be_invalidated() {
     Shop.title(1);
     assert_eq!(TITLES.load(SeqCst), 2);
 }
+
+static PAGES: AtomicU32 = AtomicU32::new(0);
+
+/// Every page of a category carries the category's tag.
+#[cache(tags = [format!("category:{category}"), "pages"])]
+fn page_of(category: u32, page: u32) -> String {
+    PAGES.fetch_add(1, SeqCst);
+    format!("{category}/{page}")
+}
+
+static SUMMARIES: AtomicU32 = AtomicU32::new(0);
+
+/// Another function under the same tag.
+#[cache(tags = [format!("category:{category}")])]
+async fn summary(category: u32) -> String {
+    SUMMARIES.fetch_add(1, SeqCst);
+    format!("summary of {category}")
+}
+
+#[invalidates(tag = format!("category:{category}"))]
+fn publish(category: u32) -> Result<(), String> {
+    (category != 0)
+        .then_some(())
+        .ok_or_else(|| "no category 0".to_owned())
+}
+
+#[tokio::test]
+async fn a_tag_invalidates_every_page_of_a_category_in_every_cache() {
+    for page in 0..3 {
+        page_of(7, page);
+        page_of(8, page);
+    }
+    summary(7).await;
+    summary(8).await;
+    assert_eq!((PAGES.load(SeqCst), SUMMARIES.load(SeqCst)), (6, 2));
+
+    publish(7).unwrap();
+    for page in 0..3 {
+        page_of(7, page);
+        page_of(8, page);
+    }
+    summary(7).await;
+    summary(8).await;
+    // Category 7's three pages and summary were recomputed; category 8's were not.
+    assert_eq!((PAGES.load(SeqCst), SUMMARIES.load(SeqCst)), (9, 3));
+
+    // A failed publish invalidates nothing.
+    assert!(publish(0).is_err());
+    cached_core::invalidate_tag("no such tag");
+    page_of(7, 0);
+    assert_eq!(PAGES.load(SeqCst), 9);
+
+    // From plain code, and with a tag shared by every page.
+    cached_core::invalidate_tag("pages");
+    page_of(8, 1);
+    assert_eq!(PAGES.load(SeqCst), 10);
+}
+
+static SLOW_PAGES: AtomicU32 = AtomicU32::new(0);
+
+#[cache(tags = ["slow"])]
+fn slow_page(n: u32) -> u32 {
+    SLOW_PAGES.fetch_add(1, SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    n
+}
+
+#[test]
+fn a_tag_invalidated_during_a_computation_keeps_its_value_out() {
+    let computing = std::thread::spawn(|| slow_page(1));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    cached_core::invalidate_tag("slow"); // the data changed while the page was computed
+    assert_eq!(computing.join().unwrap(), 1);
+    slow_page(1);
+    assert_eq!(SLOW_PAGES.load(SeqCst), 2, "the stale value was served");
+    slow_page(1);
+    assert_eq!(SLOW_PAGES.load(SeqCst), 2);
+}

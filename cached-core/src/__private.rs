@@ -17,6 +17,7 @@ pub use crate::key::{CacheKey, KeyEncoder};
 pub use crate::memo::{Config, Fallible, FnCache, Plain, Returns};
 pub use crate::registry::Slot;
 pub use crate::store::lru::{Key, WordKey};
+pub use crate::tags::{invalidate_tag, Tags};
 pub use crate::DEFAULT_CAPACITY;
 
 /// Appends one part of a key. A function rather than a method call, so that a type that is not
@@ -56,6 +57,21 @@ pub fn word_key<W: Word>(value: W) -> WordKey {
 #[inline(always)]
 pub fn ok_value<T, E>(returned: &Result<T, E>) -> Option<&T> {
     returned.as_ref().ok()
+}
+
+/// `#[invalidates(tag = ...)]`: the tag, named before the body runs.
+pub struct TagTarget(String);
+
+impl TagTarget {
+    /// The tag `tag`.
+    pub fn new(tag: impl AsRef<str>) -> Self {
+        TagTarget(tag.as_ref().to_owned())
+    }
+
+    /// Invalidates every entry stored with the tag.
+    pub fn invalidate(self) {
+        invalidate_tag(self.0);
+    }
 }
 
 /// `#[cache_put(f(args))]`: stores a clone of the function's return value as the entry.

@@ -116,7 +116,7 @@ impl<K: StoreKey, V: Clone> Leader<'_, K, V> {
     /// waiters. `took` is how long the computation ran.
     pub(crate) fn finish(
         mut self,
-        stored: Option<(V, crate::clock::Nanos)>,
+        stored: Option<(V, crate::store::lru::Validity)>,
         value: &V,
         took: Duration,
     ) {

@@ -41,6 +41,7 @@
 //! | `key = <expr>` | the key, an expression over the parameters (and `self`): `key = id`, `key = (self.tenant, id)`, `key = format!("user:{id}")` | all parameters but `self` |
 //! | `name = "news"` | the cache's stable name | module path and function name (the type and method name for methods) |
 //! | `unless = <fn>` | a `fn(&V) -> bool` or closure: a value for which it returns `true` is returned but not stored | store every value |
+//! | `tags = [<expr>, ...]` | string-like tags stored with each entry, evaluated on a miss from the parameters; [`invalidate_tag`] and `#[invalidates(tag = ...)]` clear every entry with a tag | no tags |
 //!
 //! In `key = ...` each parameter is a reference, so the expression never moves a parameter
 //! out of the body's reach: `key = (self.tenant, name)` works with `name: String`.
@@ -96,10 +97,12 @@ mod registry;
 mod stats;
 mod store;
 mod sync;
+mod tags;
 
 pub use handle::{AllEntries, Entry};
 pub use key::{encode_key, CacheKey, KeyEncoder};
 pub use stats::{report, stats, CacheStats, Report};
+pub use tags::invalidate_tag;
 
 /// Memoizes a function or method; see the [crate documentation](crate).
 ///
@@ -121,6 +124,7 @@ pub use cached_macros::cache;
 ///
 /// - `f` (a path: `f`, `news::f`, `Self::method`, `Type::method`): every entry of the cached
 ///   function `f`;
+/// - `tag = <expr>`: every entry stored with that tag (`#[cache(tags = [...])]`), in any cache;
 /// - `f(a, b)`: the one entry of `f` for those key arguments, written like a call of `f` and
 ///   type-checked like one. The key arguments are `f`'s parameters except the receiver, in
 ///   order; when `f` has `key = <expr>`, they are the parameters that expression mentions, in

@@ -4,7 +4,8 @@ use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use crate::clock;
-use crate::store::lru::{Lookup, LruShards, StoreKey};
+use crate::store::lru::{Lookup, LruShards, StoreKey, Validity};
+use crate::tags::Tags;
 
 /// How a function's return value maps to the value it caches.
 ///
@@ -120,6 +121,7 @@ impl<K: StoreKey, V: Clone> FnCache<K, V> {
         returned: &R,
         took: Duration,
         ttl: Option<Duration>,
+        tags: Tags,
         unless: impl Fn(&V) -> bool,
     ) {
         #[cfg(feature = "metrics")]
@@ -139,7 +141,7 @@ impl<K: StoreKey, V: Clone> FnCache<K, V> {
             stored = store,
             "cache miss"
         );
-        let stored = store.then(|| (value.clone(), clock::deadline(ttl)));
+        let stored = store.then(|| (value.clone(), Validity::new(clock::deadline(ttl), tags)));
         leader.finish(stored, value, took);
     }
 }
@@ -160,7 +162,11 @@ impl<K: StoreKey, V: Clone> FnCache<K, V> {
     /// Stores `value` under `key`.
     pub fn put(&self, key: &mut K, value: V, ttl: Option<Duration>) {
         self.store.seal(key);
-        self.store.put(key, value, clock::deadline(ttl));
+        self.store.put(
+            key,
+            value,
+            Validity::new(clock::deadline(ttl), Tags::default()),
+        );
     }
 }
 
@@ -195,7 +201,7 @@ impl<K: StoreKey, V> FnCache<K, V> {
         key: &mut K,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
-        compute: impl FnOnce() -> R,
+        compute: impl FnOnce(&mut Tags) -> R,
     ) -> R
     where
         V: Clone,
@@ -208,20 +214,25 @@ impl<K: StoreKey, V> FnCache<K, V> {
             Found::Value(value) => S::wrap(value),
             Found::Compute(leader) => {
                 let start = Instant::now();
-                let returned = compute();
-                self.settle::<R, S>(leader, &returned, start.elapsed(), ttl, unless);
+                let mut tags = Tags::default();
+                let returned = compute(&mut tags);
+                self.settle::<R, S>(leader, &returned, start.elapsed(), ttl, tags, unless);
                 returned
             }
         }
     }
 
     /// The async form of [`FnCache::get_or_compute`].
-    pub async fn get_or_compute_async<R, S: Returns<R, Value = V>>(
+    pub async fn get_or_compute_async<
+        R,
+        S: Returns<R, Value = V>,
+        F: std::future::Future<Output = R>,
+    >(
         &self,
         mut key: K,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
-        compute: impl std::future::Future<Output = R>,
+        compute: impl FnOnce(&mut Tags) -> F,
     ) -> R
     where
         V: Clone,
@@ -234,8 +245,9 @@ impl<K: StoreKey, V> FnCache<K, V> {
             Found::Value(value) => S::wrap(value),
             Found::Compute(leader) => {
                 let start = Instant::now();
-                let returned = compute.await;
-                self.settle::<R, S>(leader, &returned, start.elapsed(), ttl, unless);
+                let mut tags = Tags::default();
+                let returned = compute(&mut tags).await;
+                self.settle::<R, S>(leader, &returned, start.elapsed(), ttl, tags, unless);
                 returned
             }
         }

@@ -165,7 +165,35 @@ const NIL: u32 = u32::MAX;
 struct Node<K, V> {
     key: K,
     value: V,
-    deadline: Nanos,
+    validity: Validity,
+}
+
+/// Until when an entry may be returned: its deadline, and the generations of its tags.
+pub(crate) struct Validity {
+    pub(crate) deadline: Nanos,
+    /// Boxed: most entries have no tags, and every entry pays for the field's size.
+    pub(crate) tags: Option<Box<crate::tags::Tags>>,
+}
+
+impl Validity {
+    /// No TTL, no tags.
+    #[cfg(test)]
+    pub(crate) const FOREVER: Validity = Validity {
+        deadline: clock::NEVER,
+        tags: None,
+    };
+
+    pub(crate) fn new(deadline: Nanos, tags: crate::tags::Tags) -> Self {
+        Validity {
+            deadline,
+            tags: (!tags.is_empty()).then(|| Box::new(tags)),
+        }
+    }
+
+    #[inline]
+    fn is_live(&self) -> bool {
+        clock::is_live(self.deadline) && self.tags.as_ref().is_none_or(|t| t.are_current())
+    }
 }
 
 /// A node's place in the recency list. Kept apart from the nodes: a hit rewrites the links of
@@ -290,11 +318,11 @@ impl<K: StoreKey, V> Shard<K, V> {
     }
 
     /// Inserts or replaces; returns whether the key is new.
-    fn put(&mut self, key: K, value: V, deadline: Nanos) -> bool {
+    fn put(&mut self, key: K, value: V, validity: Validity) -> bool {
         if let Some(index) = self.find(&key) {
             if let Some(node) = self.nodes.get_mut(index as usize) {
                 node.value = value;
-                node.deadline = deadline;
+                node.validity = validity;
             }
             self.touch(index);
             return false;
@@ -304,7 +332,7 @@ impl<K: StoreKey, V> Shard<K, V> {
         self.nodes.push(Node {
             key,
             value,
-            deadline,
+            validity,
         });
         self.links.push(Link {
             newer: NIL,
@@ -442,7 +470,7 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         let mut shard = lock(self.shard(key));
         let index = shard.find(key)?;
         let node = shard.node(index)?;
-        if !clock::is_live(node.deadline) {
+        if !node.validity.is_live() {
             return None;
         }
         let value = node.value.clone();
@@ -458,7 +486,7 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         let mut shard = lock(self.shard(key));
         if let Some(index) = shard.find(key) {
             match shard.node(index) {
-                Some(node) if clock::is_live(node.deadline) => {
+                Some(node) if node.validity.is_live() => {
                     let value = node.value.clone();
                     shard.touch(index);
                     shard.counts.hits += 1;
@@ -489,7 +517,7 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
     pub(crate) fn end_flight(
         &self,
         key: &K,
-        stored: Option<(V, Nanos)>,
+        stored: Option<(V, Validity)>,
         computed: Option<std::time::Duration>,
     ) {
         let index = self.shard_index(key);
@@ -500,7 +528,7 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
             shard.counts.compute_nanos += u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         }
         match stored {
-            Some((value, deadline)) if !stale => self.insert(shard, index, key, value, deadline),
+            Some((value, validity)) if !stale => self.insert(shard, index, key, value, validity),
             _ => {}
         }
     }
@@ -512,10 +540,10 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         index: usize,
         key: &K,
         value: V,
-        deadline: Nanos,
+        validity: Validity,
     ) {
         shard.counts.inserts += 1;
-        if !shard.put(key.clone(), value, deadline) {
+        if !shard.put(key.clone(), value, validity) {
             return; // replaced: same count
         }
         if self.len.0.fetch_add(1, Ordering::Relaxed) < self.capacity {
@@ -539,20 +567,20 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
 
     /// Stores `value` under `key` now, as if computed. A computation of the same key in
     /// progress will not overwrite it.
-    pub(crate) fn put(&self, key: &K, value: V, deadline: Nanos) {
+    pub(crate) fn put(&self, key: &K, value: V, validity: Validity) {
         let index = self.shard_index(key);
         let shard = lock(&self.shards[index].0);
         if let Some(flight) = shard.flights.get(key) {
             flight.mark_stale();
         }
-        self.insert(shard, index, key, value, deadline);
+        self.insert(shard, index, key, value, validity);
     }
 
     /// The live value of `key`, without counting a hit or changing the recency order.
     pub(crate) fn peek(&self, key: &K) -> Option<V> {
         let shard = lock(self.shard(key));
         let node = shard.node(shard.find(key)?)?;
-        clock::is_live(node.deadline).then(|| node.value.clone())
+        node.validity.is_live().then(|| node.value.clone())
     }
 
     /// Removes `key`'s entry, and keeps a computation of it in progress from storing a value
@@ -632,7 +660,7 @@ mod tests {
         for i in keys {
             match store.lookup(&key(store, i)) {
                 Lookup::Lead(leader) => {
-                    leader.finish(Some((i, clock::NEVER)), &i, Default::default())
+                    leader.finish(Some((i, Validity::FOREVER)), &i, Default::default())
                 }
                 _ => panic!("fresh key {i} was not a miss"),
             }
@@ -677,7 +705,7 @@ mod tests {
         };
         // The data changes while the value is being computed from the old data.
         assert!(!store.invalidate(&k));
-        leader.finish(Some((1, clock::NEVER)), &1, Default::default());
+        leader.finish(Some((1, Validity::FOREVER)), &1, Default::default());
         assert_eq!(store.peek(&k), None, "a stale value was stored");
         // A later computation stores as usual.
         fill(&store, 1..2);
@@ -694,8 +722,8 @@ mod tests {
         let Lookup::Lead(leader) = store.lookup(&k) else {
             panic!("not a miss")
         };
-        store.put(&k, 2, clock::NEVER);
-        leader.finish(Some((1, clock::NEVER)), &1, Default::default());
+        store.put(&k, 2, Validity::FOREVER);
+        leader.finish(Some((1, Validity::FOREVER)), &1, Default::default());
         assert_eq!(store.peek(&k), Some(2));
     }
 

@@ -121,14 +121,27 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
     };
 
     let body = &func.body;
+    // Tags are evaluated on a miss only, as the computation begins, from the parameters the
+    // body is about to own.
+    let tags = local("__cached_tags");
+    let tag_adds = settings
+        .tags
+        .iter()
+        .map(|tag| quote_spanned!(tag.span()=> #tags.add(&(#tag));));
     // Spanned on the return type: a value type that cannot be cached is reported there.
     let call = if func.sig.asyncness.is_some() {
         quote_spanned! {ret_span=>
-            #cache.get_or_compute_async::<#ret, #shape>(#key, #ttl, #unless, async move #body).await
+            #cache.get_or_compute_async::<#ret, #shape, _>(
+                #key, #ttl, #unless,
+                move |#tags: &mut #p::Tags| { #(#tag_adds)* async move #body },
+            ).await
         }
     } else {
         quote_spanned! {ret_span=>
-            #cache.get_or_compute::<#ret, #shape>(&mut #key, #ttl, #unless, move || -> #ret #body)
+            #cache.get_or_compute::<#ret, #shape>(
+                &mut #key, #ttl, #unless,
+                move |#tags: &mut #p::Tags| -> #ret { #(#tag_adds)* #body },
+            )
         }
     };
 

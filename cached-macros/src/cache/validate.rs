@@ -8,7 +8,7 @@ use super::parse::Args;
 use crate::common::errors::Errors;
 use crate::common::item_fn::{param_ident, MaybeItemFn};
 
-const VALID: &str = "`ttl`, `capacity`, `key`, `name`, `unless`";
+const VALID: &str = "`ttl`, `capacity`, `key`, `name`, `unless`, `tags`";
 
 pub(crate) enum Ttl {
     None,
@@ -31,6 +31,8 @@ pub(crate) struct Settings {
     pub(crate) key: Option<Expr>,
     pub(crate) name: Option<LitStr>,
     pub(crate) unless: Option<Expr>,
+    /// `tags = [...]`: string-like expressions over the parameters.
+    pub(crate) tags: Vec<Expr>,
     pub(crate) shape: Shape,
 }
 
@@ -174,12 +176,13 @@ pub(crate) fn validate(parsed: Args, func: &MaybeItemFn) -> syn::Result<Settings
     let mut seen = std::collections::BTreeSet::new();
     let (mut ttl_arg, mut capacity_arg, mut key_arg, mut name_arg, mut unless_arg) =
         (None, None, None, None, None);
+    let mut tags_arg = Vec::new();
 
     for arg in parsed.args {
         let name = arg.name.to_string();
         if !matches!(
             name.as_str(),
-            "ttl" | "capacity" | "key" | "name" | "unless"
+            "ttl" | "capacity" | "key" | "name" | "unless" | "tags"
         ) {
             errors.at(
                 &arg.name,
@@ -203,6 +206,14 @@ pub(crate) fn validate(parsed: Args, func: &MaybeItemFn) -> syn::Result<Settings
             "capacity" => capacity_arg = capacity(value, &mut errors),
             "name" => name_arg = self::name(value, &mut errors),
             "key" => key_arg = Some(value),
+            "tags" => match value {
+                Expr::Array(list) => tags_arg = list.elems.into_iter().collect(),
+                other => errors.at(
+                    &other,
+                    "`tags` expects a list of string-like expressions: \
+                     `tags = [format!(\"category:{category}\")]`",
+                ),
+            },
             _ => unless_arg = Some(value),
         }
     }
@@ -215,6 +226,7 @@ pub(crate) fn validate(parsed: Args, func: &MaybeItemFn) -> syn::Result<Settings
         key: key_arg,
         name: name_arg,
         unless: unless_arg,
+        tags: tags_arg,
         shape: shape(&func.sig.output),
     })
 }

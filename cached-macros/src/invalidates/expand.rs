@@ -1,6 +1,7 @@
 //! Code generation for `#[invalidates]`: see `common::after_success` for the shape.
 
 use proc_macro2::TokenStream;
+use quote::quote;
 
 use super::parse::{Target, Targets};
 use crate::common::after_success::{self, Action};
@@ -15,6 +16,7 @@ pub(crate) fn expand(targets: &Targets, func: &MaybeItemFn) -> TokenStream {
             let call = match target {
                 Target::All(path) => companion::all_entries(path),
                 Target::One(path, args) => companion::entry(path, args),
+                Target::Tag(tag) => quote!(::cached_core::__private::TagTarget::new(#tag)),
             };
             (call, Action::Invalidate)
         })

@@ -11,12 +11,12 @@ pub(crate) enum Target {
     All(syn::ExprPath),
     /// The entry of the function at this path for these key arguments.
     One(syn::ExprPath, Punctuated<Expr, Token![,]>),
+    /// Every entry stored with this tag.
+    Tag(Expr),
 }
 
 pub(crate) struct Targets {
     pub(crate) targets: Vec<Target>,
-    /// `tag = ...` entries, reported by `validate`.
-    tags: Vec<syn::Ident>,
     span: Span,
 }
 
@@ -27,7 +27,6 @@ impl Parse for Targets {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let span = input.span();
         let mut targets = Vec::new();
-        let mut tags = Vec::new();
         while !input.is_empty() {
             if input.peek(syn::Ident) && input.peek2(Token![=]) {
                 let name: syn::Ident = input.parse()?;
@@ -35,8 +34,7 @@ impl Parse for Targets {
                     return Err(syn::Error::new_spanned(name, EXPECTED));
                 }
                 input.parse::<Token![=]>()?;
-                input.parse::<Expr>()?;
-                tags.push(name);
+                targets.push(Target::Tag(input.parse()?));
             } else {
                 targets.push(match input.parse::<Expr>()? {
                     Expr::Path(path) => Target::All(path),
@@ -52,32 +50,19 @@ impl Parse for Targets {
             }
             input.parse::<Token![,]>()?;
         }
-        Ok(Targets {
-            targets,
-            tags,
-            span,
-        })
+        Ok(Targets { targets, span })
     }
 }
 
 impl Targets {
     pub(crate) fn validate(self) -> syn::Result<Self> {
-        let mut errors = crate::common::errors::Errors::default();
-        for tag in &self.tags {
-            errors.at(
-                tag,
-                "`tag = ...` needs tagged caches (`#[cache(tags = [...])]`), which are not \
-                 available yet; name the function instead: `#[invalidates(f)]`",
-            );
-        }
-        if self.targets.is_empty() && self.tags.is_empty() {
-            errors.push(syn::Error::new(
+        if self.targets.is_empty() {
+            return Err(syn::Error::new(
                 self.span,
-                "`#[invalidates]` needs at least one entry: `#[invalidates(f)]` or \
-                 `#[invalidates(f(args))]`",
+                "`#[invalidates]` needs at least one entry: `#[invalidates(f)]`, \
+                 `#[invalidates(f(args))]` or `#[invalidates(tag = <expr>)]`",
             ));
         }
-        errors.finish()?;
         Ok(self)
     }
 }

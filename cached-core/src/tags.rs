@@ -1,0 +1,76 @@
+//! Tags: invalidate every entry stored with a tag, in any cache, in constant time.
+//!
+//! Each tag has a generation number. An entry stored with tags records their generations as
+//! they were when its computation began; invalidating a tag increments its generation, and an
+//! entry whose recorded generation is behind is stale: a miss, removed when next looked up. So
+//! no entry is visited when a tag is invalidated, and a computation that began before the
+//! invalidation cannot store a value that looks fresh.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+type Generation = Arc<AtomicU64>;
+
+fn generations() -> &'static RwLock<HashMap<String, Generation>> {
+    static GENERATIONS: OnceLock<RwLock<HashMap<String, Generation>>> = OnceLock::new();
+    GENERATIONS.get_or_init(Default::default)
+}
+
+fn generation(tag: &str) -> Generation {
+    if let Some(generation) = crate::sync::read(generations()).get(tag) {
+        return Arc::clone(generation);
+    }
+    let mut all = crate::sync::write(generations());
+    Arc::clone(all.entry(tag.to_owned()).or_default())
+}
+
+/// The tags of one computation, with their generations when it began.
+#[derive(Default)]
+pub struct Tags {
+    seen: Vec<(Generation, u64)>,
+}
+
+impl Tags {
+    /// Adds a tag.
+    pub fn add(&mut self, tag: impl AsRef<str>) {
+        let generation = generation(tag.as_ref());
+        let now = generation.load(Ordering::Acquire);
+        self.seen.push((generation, now));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    /// Whether no tag has been invalidated since.
+    #[inline]
+    pub(crate) fn are_current(&self) -> bool {
+        self.seen
+            .iter()
+            .all(|(generation, seen)| generation.load(Ordering::Acquire) == *seen)
+    }
+}
+
+/// Invalidates every entry stored with `tag`, in every cache, in constant time.
+///
+/// `#[invalidates(tag = ...)]` calls it after the function succeeds; call it yourself from code
+/// that is not an annotated function.
+///
+/// ```
+/// use cached_core::cache;
+///
+/// #[cache(tags = [format!("category:{category}")])]
+/// fn news_in(category: u32, page: u32) -> String {
+///     format!("category {category}, page {page}")
+/// }
+///
+/// news_in(7, 1);
+/// cached_core::invalidate_tag("category:7"); // every page of category 7, at once
+/// ```
+pub fn invalidate_tag(tag: impl AsRef<str>) {
+    // A tag nobody stored with has no entry to invalidate.
+    if let Some(generation) = crate::sync::read(generations()).get(tag.as_ref()) {
+        generation.fetch_add(1, Ordering::AcqRel);
+    }
+}

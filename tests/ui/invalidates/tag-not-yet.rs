@@ -1,6 +1,0 @@
-use cached_core::invalidates;
-
-#[invalidates(tag = "category:7")]
-fn save() {}
-
-fn main() {}
