@@ -102,6 +102,7 @@ mod tags;
 pub use handle::{AllEntries, Entry};
 pub use key::{encode_key, CacheKey, KeyEncoder};
 pub use stats::{report, stats, CacheStats, Report};
+pub use store::explicit::LruStore;
 pub use tags::invalidate_tag;
 
 /// Memoizes a function or method; see the [crate documentation](crate).

@@ -1,3 +1,4 @@
 //! The stores that hold cached values, one module per kind.
 
+pub(crate) mod explicit;
 pub(crate) mod lru;

@@ -1,0 +1,200 @@
+//! [`LruStore`]: the talk's `cache.get` / `cache.set`, for objects, template fragments and
+//! routine results that are not one function's result.
+
+use std::any::Any;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock;
+use crate::key::CacheKey;
+use crate::store::lru::{Key, Lookup, LruShards, Validity};
+use crate::tags::Tags;
+
+/// A value of any type, as the store holds it.
+type Erased = Arc<dyn Any + Send + Sync>;
+
+/// A bounded in-process store of values of any type, by key, with per-entry TTL: the sharded LRU
+/// behind `#[cache]`, for direct use.
+///
+/// Keys are any [`CacheKey`], passed by value or by reference (`&str` included); values are any `Clone + Send + Sync + 'static`
+/// type, and a `get` of another type than the one stored is a miss, never a panic.
+///
+/// ```
+/// use cached_core::LruStore;
+/// use std::sync::LazyLock;
+/// use std::time::Duration;
+///
+/// static FRAGMENTS: LazyLock<LruStore> = LazyLock::new(|| LruStore::new(1000));
+///
+/// FRAGMENTS.set("sidebar", String::from("<nav>..</nav>"), Some(Duration::from_secs(60)));
+/// assert_eq!(FRAGMENTS.get::<String>("sidebar").as_deref(), Some("<nav>..</nav>"));
+/// assert_eq!(FRAGMENTS.get::<u64>("sidebar"), None); // another type: a miss
+///
+/// let footer = FRAGMENTS.get_or_set_with(("footer", 2026), None, || String::from("<footer>"));
+/// assert_eq!(footer, "<footer>");
+/// assert!(FRAGMENTS.delete("sidebar"));
+/// assert_eq!(FRAGMENTS.get::<String>("sidebar"), None);
+/// ```
+pub struct LruStore {
+    shards: LruShards<Key, Erased>,
+}
+
+fn key_of(key: impl CacheKey) -> Key {
+    let mut encoded = Key::new();
+    key.encode_key(encoded.encoder());
+    encoded
+}
+
+impl LruStore {
+    /// A store of at most `capacity` entries (at least one); the least recently used goes
+    /// first.
+    ///
+    /// ```
+    /// let store = cached_core::LruStore::new(2);
+    /// store.set(1u32, "one", None);
+    /// store.set(2u32, "two", None);
+    /// store.get::<&str>(1u32); // 2 is now the least recently used
+    /// store.set(3u32, "three", None);
+    /// assert_eq!(store.get::<&str>(2u32), None);
+    /// assert_eq!(store.get::<&str>(1u32), Some("one"));
+    /// ```
+    pub fn new(capacity: usize) -> Self {
+        LruStore {
+            shards: LruShards::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
+        }
+    }
+
+    /// The value stored under `key`, if it is live and of type `V`.
+    ///
+    /// ```
+    /// let store = cached_core::LruStore::new(10);
+    /// store.set("answer", 42u8, None);
+    /// assert_eq!(store.get::<u8>("answer"), Some(42));
+    /// assert_eq!(store.get::<u8>("question"), None);
+    /// ```
+    pub fn get<V: Clone + Send + Sync + 'static>(&self, key: impl CacheKey) -> Option<V> {
+        let mut key = key_of(key);
+        self.shards.seal(&mut key);
+        self.shards.get(&key)?.downcast_ref::<V>().cloned()
+    }
+
+    /// Stores `value` under `key`, for `ttl` (or until evicted), replacing any value.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let store = cached_core::LruStore::new(10);
+    /// store.set("token", String::from("abc"), Some(Duration::from_secs(300)));
+    /// assert!(store.get::<String>("token").is_some());
+    /// ```
+    pub fn set<V: Clone + Send + Sync + 'static>(
+        &self,
+        key: impl CacheKey,
+        value: V,
+        ttl: Option<Duration>,
+    ) {
+        let mut key = key_of(key);
+        self.shards.seal(&mut key);
+        let validity = Validity::new(clock::deadline(ttl), Tags::default());
+        self.shards.put(&key, Arc::new(value), validity);
+    }
+
+    /// Removes the value stored under `key`; returns whether there was one.
+    ///
+    /// ```
+    /// let store = cached_core::LruStore::new(10);
+    /// store.set("k", 1i32, None);
+    /// assert!(store.delete("k"));
+    /// assert!(!store.delete("k"));
+    /// ```
+    pub fn delete(&self, key: impl CacheKey) -> bool {
+        let mut key = key_of(key);
+        self.shards.seal(&mut key);
+        self.shards.invalidate(&key)
+    }
+
+    /// The value stored under `key`, or `compute()`'s, stored for `ttl`. Concurrent callers
+    /// missing on the same key compute once; the others wait for that value. A value of another
+    /// type under the key counts as a miss and is replaced.
+    ///
+    /// ```
+    /// let store = cached_core::LruStore::new(10);
+    /// let mut runs = 0;
+    /// let a = store.get_or_set_with("report", None, || { runs += 1; vec![1, 2, 3] });
+    /// let b = store.get_or_set_with("report", None, || { runs += 1; vec![] });
+    /// assert_eq!((a, b, runs), (vec![1, 2, 3], vec![1, 2, 3], 1));
+    /// ```
+    pub fn get_or_set_with<V: Clone + Send + Sync + 'static>(
+        &self,
+        key: impl CacheKey,
+        ttl: Option<Duration>,
+        compute: impl FnOnce() -> V,
+    ) -> V {
+        let mut key = key_of(key);
+        self.shards.seal(&mut key);
+        let typed = |erased: &Erased| erased.downcast_ref::<V>().cloned();
+        if let Some(value) = self.shards.get(&key).as_ref().and_then(typed) {
+            return value;
+        }
+        loop {
+            match self.shards.lookup(&key) {
+                Lookup::Hit(erased) => {
+                    if let Some(value) = typed(&erased) {
+                        return value;
+                    }
+                    // Another type under this key: replace it.
+                    let value = compute();
+                    self.set_erased(&key, &value, ttl);
+                    return value;
+                }
+                Lookup::Wait(flight) => {
+                    if let Some(value) = flight.wait().as_ref().and_then(typed) {
+                        return value;
+                    }
+                }
+                Lookup::Lead(leader) => {
+                    let start = std::time::Instant::now();
+                    let value = compute();
+                    let erased: Erased = Arc::new(value.clone());
+                    let validity = Validity::new(clock::deadline(ttl), Tags::default());
+                    leader.finish(
+                        Some((Arc::clone(&erased), validity)),
+                        &erased,
+                        start.elapsed(),
+                    );
+                    return value;
+                }
+            }
+        }
+    }
+
+    fn set_erased<V: Clone + Send + Sync + 'static>(
+        &self,
+        key: &Key,
+        value: &V,
+        ttl: Option<Duration>,
+    ) {
+        let validity = Validity::new(clock::deadline(ttl), Tags::default());
+        self.shards.put(key, Arc::new(value.clone()), validity);
+    }
+
+    /// Entries held now.
+    ///
+    /// ```
+    /// let store = cached_core::LruStore::new(10);
+    /// store.set(1u8, (), None);
+    /// assert_eq!(store.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Whether the store holds nothing.
+    ///
+    /// ```
+    /// assert!(cached_core::LruStore::new(10).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
