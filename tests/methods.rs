@@ -153,29 +153,7 @@ fn receivers_by_value_work() {
     assert_eq!(CONSUMED.load(SeqCst), 1);
 }
 
-trait Catalog {
-    fn title(&self, id: u32) -> String;
-}
-
-struct Shop;
-static TITLES: AtomicU32 = AtomicU32::new(0);
-
-/// In a trait impl, `#[cache]` also goes on the impl block.
-#[cache]
-impl Catalog for Shop {
-    #[cache]
-    fn title(&self, id: u32) -> String {
-        TITLES.fetch_add(1, SeqCst);
-        format!("item {id}")
-    }
-}
-
-#[test]
-fn trait_impl_methods_work() {
-    assert_eq!(Shop.title(1), "item 1");
-    assert_eq!(Shop.title(1), "item 1");
-    assert_eq!(TITLES.load(SeqCst), 1);
-}
+// Trait impls: see tests/invalidation.rs, which caches and invalidates one.
 
 struct Typed<T>(T);
 static TYPED: AtomicU32 = AtomicU32::new(0);

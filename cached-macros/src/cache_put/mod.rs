@@ -9,21 +9,15 @@ use syn::{Expr, Token};
 use crate::common::after_success::{self, Action};
 use crate::common::companion;
 use crate::common::errors::{with_item, Errors};
-use crate::common::item_fn::MaybeItemFn;
+use crate::common::item_fn::parse_fn;
 
 const EXPECTED: &str = "expected `f(args)` (store the return value as that entry of the cached \
                         function `f`) or `f(args) = <expr>` (store the expression's value)";
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let func: MaybeItemFn = match syn::parse2(item.clone()) {
+    let func = match parse_fn(item.clone(), "cache_put") {
         Ok(func) => func,
-        Err(_) => {
-            let error = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "`#[cache_put]` can only be applied to functions and methods",
-            );
-            return with_item(item, error);
-        }
+        Err(error) => return error,
     };
     match targets(args) {
         Ok(targets) => after_success::expand(&func, targets),

@@ -83,3 +83,14 @@ pub(crate) fn param_ident(pat: &Pat) -> Option<&syn::Ident> {
         _ => None,
     }
 }
+
+/// The function `#[attribute]` is on, or the error to emit instead (with the item, unchanged).
+pub(crate) fn parse_fn(item: TokenStream, attribute: &str) -> Result<MaybeItemFn, TokenStream> {
+    syn::parse2(item.clone()).map_err(|_| {
+        let error = syn::Error::new(
+            proc_macro2::Span::call_site(),
+            format!("`#[{attribute}]` can only be applied to functions and methods"),
+        );
+        crate::common::errors::with_item(item, error)
+    })
+}

@@ -6,18 +6,12 @@ mod parse;
 use proc_macro2::TokenStream;
 
 use crate::common::errors::with_item;
-use crate::common::item_fn::MaybeItemFn;
+use crate::common::item_fn::parse_fn;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let func: MaybeItemFn = match syn::parse2(item.clone()) {
+    let func = match parse_fn(item.clone(), "invalidates") {
         Ok(func) => func,
-        Err(_) => {
-            let error = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "`#[invalidates]` can only be applied to functions and methods",
-            );
-            return with_item(item, error);
-        }
+        Err(error) => return error,
     };
     match syn::parse2::<parse::Targets>(args).and_then(parse::Targets::validate) {
         Ok(targets) => expand::expand(&targets, &func),
