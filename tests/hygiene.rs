@@ -18,7 +18,7 @@ struct Box;
 fn concat() {}
 fn module_path() {}
 
-use cached_core::cache;
+use cached_core::{cache, cache_put, entries, entry, invalidates};
 
 static CALLS: ::std::sync::atomic::AtomicU32 = ::std::sync::atomic::AtomicU32::new(0);
 
@@ -31,6 +31,17 @@ fn shadowed(x: u32) -> ::core::result::Result<u32, ()> {
 #[cache(key = x, ttl = ::std::time::Duration::from_secs(5), unless = |_: &u32| false)]
 async fn shadowed_async(x: u32) -> u32 {
     x
+}
+
+#[cache(tags = ["shadowed"])]
+fn tagged(x: u32) -> u32 {
+    x
+}
+
+#[invalidates(shadowed, tagged(x), tag = "shadowed")]
+#[cache_put(tagged(x) = x + 1)]
+fn writes(x: u32) -> ::core::result::Result<u32, ()> {
+    ::core::result::Result::Ok(x)
 }
 
 #[derive(cached_core::CacheKey)]
@@ -53,4 +64,9 @@ fn expansion_survives_shadowing() {
         .build()
         .unwrap();
     assert_eq!(runtime.block_on(shadowed_async(2)), 2);
+    assert_eq!(tagged(4), 4);
+    assert_eq!(writes(4), ::core::result::Result::Ok(4));
+    assert_eq!(tagged(4), 5);
+    assert_eq!(entry!(tagged(4)).peek(), ::core::option::Option::Some(5));
+    assert_eq!(entries!(tagged).invalidate(), 1);
 }
