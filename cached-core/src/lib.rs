@@ -67,6 +67,22 @@
 //! }
 //! ```
 //!
+//! # When the data changes
+//!
+//! - [`macro@invalidates`] on the function that changes the data removes entries after it
+//!   succeeds: every entry of a function (`#[invalidates(all_news)]`), one entry by its key
+//!   arguments (`#[invalidates(news_item(self.id))]`, type-checked like the call), or every entry
+//!   with a tag (`#[invalidates(tag = format!("category:{}", self.category))]`).
+//! - [`macro@cache_put`] writes through instead: `#[cache_put(news_item(self.id) =
+//!   Some(self.clone()))]`.
+//! - [`entry!`] and [`entries!`] are the same typed handles for plain code, and
+//!   [`invalidate_tag`] clears a tag.
+//!
+//! # Objects, fragments and routine results
+//!
+//! [`LruStore`] is the same bounded store for direct `get` / `set` / `delete` /
+//! `get_or_set_with`, with values of any type.
+//!
 //! # Concurrency
 //!
 //! Callers that miss on the same key at the same time run the body once: the first computes,
