@@ -175,3 +175,31 @@ fn methods_of_generic_types_cache_per_value_type() {
     assert_eq!(Typed("a").wrap(2), ["a", "a"]);
     assert_eq!(TYPED.load(SeqCst), 2);
 }
+
+static LISTED: AtomicU32 = AtomicU32::new(0);
+
+struct Listing;
+
+/// On an inherent impl, `#[cache]` on the block changes nothing: the methods' own attributes do
+/// the work.
+#[cache]
+impl Listing {
+    #[cache]
+    fn page(&self, n: u32) -> Vec<u32> {
+        LISTED.fetch_add(1, SeqCst);
+        vec![n]
+    }
+
+    fn uncached(&self) -> u32 {
+        7
+    }
+}
+
+#[test]
+fn cache_on_an_inherent_impl_block_is_harmless() {
+    assert_eq!(Listing.page(1), [1]);
+    assert_eq!(Listing.page(1), [1]);
+    assert_eq!(Listing.uncached(), 7);
+    assert_eq!(LISTED.load(SeqCst), 1);
+    assert_eq!(cached_core::entries!(Listing::page).invalidate(), 1);
+}
