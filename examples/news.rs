@@ -7,7 +7,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cached_core::{cache, invalidates};
+use cached_core::{cache, entry, invalidates};
 
 #[derive(Clone, Debug)]
 struct News {
@@ -91,6 +91,15 @@ fn main() {
     // ...so the next request reads the database again and shows the new title.
     assert!(page.contains("Sun tomorrow") && !page.contains("Rain tomorrow"));
     println!("{:<28} {:>12.2?}\n", "after the save (miss)", after_save);
+
+    // Code that is not an annotated function (an admin command after a bulk import, say)
+    // reaches the same entries through typed handles.
+    assert!(entry!(all_news()).peek().is_some());
+    entry!(all_news()).invalidate();
+    println!(
+        "admin: cleared /news by hand; cached now: {}\n",
+        entry!(all_news()).peek().is_some()
+    );
 
     // What every cache in the process did, and the time it saved.
     print!("{}", cached_core::report());

@@ -14,8 +14,9 @@ pub use core::{column, concat, file, line, module_path, stringify};
 
 pub use crate::handle::{AllEntries, Entry};
 pub use crate::key::{CacheKey, KeyEncoder};
-pub use crate::memo::{Config, Fallible, FnCache, Plain, Returns};
+pub use crate::memo::{Config, Fallible, FnCache, Plain, Returns, SharedCache};
 pub use crate::registry::Slot;
+pub use crate::store::explicit::LruStore;
 pub use crate::store::lru::{Key, WordKey};
 pub use crate::tags::{invalidate_tag, Tags};
 pub use crate::DEFAULT_CAPACITY;
@@ -76,7 +77,7 @@ impl TagTarget {
 
 /// `#[cache_put(f(args))]`: stores a clone of the function's return value as the entry.
 #[inline]
-pub fn put_returned<K: crate::store::lru::StoreKey, V: Clone>(entry: Entry<K, V>, value: &V) {
+pub fn put_returned<K, V: Clone>(entry: Entry<K, V>, value: &V) {
     entry.put(value.clone());
 }
 

@@ -7,19 +7,19 @@
 
 use std::time::Duration;
 
-use crate::memo::FnCache;
-use crate::store::lru::StoreKey;
+use crate::memo::Handle;
 
 /// One entry of one cached function; see [`entry!`](crate::entry).
 pub struct Entry<K: 'static, V: 'static> {
-    cache: &'static FnCache<K, V>,
+    cache: &'static dyn Handle<K, V>,
     key: K,
     ttl: Option<Duration>,
 }
 
-impl<K: StoreKey, V: Clone> Entry<K, V> {
+impl<K, V> Entry<K, V> {
     #[doc(hidden)]
-    pub fn new(cache: &'static FnCache<K, V>, key: K, ttl: Option<Duration>) -> Self {
+    #[allow(private_bounds)] // built by generated code only
+    pub fn new(cache: &'static impl Handle<K, V>, key: K, ttl: Option<Duration>) -> Self {
         Entry { cache, key, ttl }
     }
 

@@ -41,6 +41,7 @@
 //! | `key = <expr>` | the key, an expression over the parameters (and `self`): `key = id`, `key = (self.tenant, id)`, `key = format!("user:{id}")` | all parameters but `self` |
 //! | `name = "news"` | the cache's stable name | module path and function name (the type and method name for methods) |
 //! | `unless = <fn>` | a `fn(&V) -> bool` or closure: a value for which it returns `true` is returned but not stored | store every value |
+//! | `store = <expr>` | a shared [`LruStore`] (`&*<expr>` is a `&'static LruStore`, such as a `static`); entries of different functions never collide | a store of the function's own |
 //! | `tags = [<expr>, ...]` | string-like tags stored with each entry, evaluated on a miss from the parameters; [`invalidate_tag`] and `#[invalidates(tag = ...)]` clear every entry with a tag | no tags |
 //!
 //! In `key = ...` each parameter is a reference, so the expression never moves a parameter

@@ -1,10 +1,16 @@
 //! The cache of one `#[cache]` function: look up, or compute once and store.
 
+use std::any::Any;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::clock;
-use crate::store::lru::{Lookup, LruShards, StoreKey, Validity};
+use crate::store::explicit::LruStore;
+use crate::store::lru::{Key, Lookup, LruShards, StoreKey, Validity};
 use crate::tags::Tags;
 
 /// How a function's return value maps to the value it caches.
@@ -63,16 +69,201 @@ pub struct Config {
     pub capacity: NonZeroUsize,
 }
 
-/// The cache of one function for one value type, with keys of type `K`.
-pub struct FnCache<K, V> {
-    config: Config,
-    store: LruShards<K, V>,
+/// Where a function's entries live, and how its values are kept there: its own store
+/// ([`FnCache`]), or a store shared with other functions ([`SharedCache`]). The caching logic
+/// below is written once over this.
+pub(crate) trait Backend {
+    type Key: StoreKey;
+    type Value: Clone;
+    /// What the store holds for a value.
+    type Stored: Clone;
+    fn shards(&self) -> &LruShards<Self::Key, Self::Stored>;
+    fn name(&self) -> &'static str;
+    /// The value of what the store holds; `None` if it is not a `Value` (never, for keys that
+    /// only this backend writes).
+    fn load(stored: Self::Stored) -> Option<Self::Value>;
+    fn to_stored(value: &Self::Value) -> Self::Stored;
+    /// Adds what every entry of this backend carries to the tags of a computation.
+    fn begin(&self, _tags: &mut Tags) {}
 }
 
 /// What a lookup resolved to: a value, or the guard of the caller that must compute it.
-enum Found<'a, K: StoreKey, V: Clone> {
-    Value(V),
-    Compute(crate::flight::Leader<'a, K, V>),
+enum Found<'a, K: StoreKey, S: Clone> {
+    Value(S),
+    Compute(crate::flight::Leader<'a, K, S>),
+}
+
+/// After a miss: the value for `key`, blocking the thread while another thread computes it.
+#[cold]
+fn find<'a, B: Backend>(backend: &'a B, key: &B::Key) -> Found<'a, B::Key, B::Stored> {
+    loop {
+        match backend.shards().lookup(key) {
+            Lookup::Hit(value) => return Found::Value(value),
+            Lookup::Lead(leader) => return Found::Compute(leader),
+            Lookup::Wait(flight) => {
+                if let Some(value) = flight.wait() {
+                    return Found::Value(value);
+                }
+            }
+        }
+    }
+}
+
+/// As [`find`], waiting without blocking the executor.
+async fn find_async<'a, B: Backend>(backend: &'a B, key: &B::Key) -> Found<'a, B::Key, B::Stored> {
+    loop {
+        match backend.shards().lookup(key) {
+            Lookup::Hit(value) => return Found::Value(value),
+            Lookup::Lead(leader) => return Found::Compute(leader),
+            Lookup::Wait(flight) => {
+                if let Some(value) = flight.wait_async().await {
+                    return Found::Value(value);
+                }
+            }
+        }
+    }
+}
+
+/// Stores what the leader computed (when it is a value to keep) and wakes the waiters.
+#[allow(clippy::too_many_arguments)] // one call site each, in `run` and `run_async`
+fn settle<B: Backend, R, S: Returns<R, Value = B::Value>>(
+    backend: &B,
+    leader: crate::flight::Leader<'_, B::Key, B::Stored>,
+    returned: &R,
+    took: Duration,
+    ttl: Option<Duration>,
+    tags: Tags,
+    unless: impl Fn(&B::Value) -> bool,
+) {
+    #[cfg(feature = "metrics")]
+    crate::metrics::record_miss(backend.name(), took);
+    let Some(value) = S::value(returned) else {
+        tracing::debug!(
+            cache = backend.name(),
+            ?took,
+            "cache miss: error, not stored"
+        );
+        return leader.fail(took);
+    };
+    let store = !unless(value);
+    tracing::debug!(cache = backend.name(), ?took, stored = store, "cache miss");
+    let stored = B::to_stored(value);
+    let kept = store.then(|| (stored.clone(), Validity::new(clock::deadline(ttl), tags)));
+    leader.finish(kept, &stored, took);
+}
+
+/// The cached value for `key`, or `compute()`'s, computed once for all concurrent callers.
+#[inline]
+fn run<B: Backend, R, S: Returns<R, Value = B::Value>>(
+    backend: &B,
+    key: &mut B::Key,
+    ttl: Option<Duration>,
+    unless: impl Fn(&B::Value) -> bool,
+    compute: impl FnOnce(&mut Tags) -> R,
+) -> R {
+    backend.shards().seal(key);
+    if let Some(value) = backend.shards().get(key).and_then(B::load) {
+        return S::wrap(value);
+    }
+    loop {
+        match find(backend, key) {
+            Found::Value(stored) => match B::load(stored) {
+                Some(value) => return S::wrap(value),
+                None => {
+                    backend.shards().invalidate(key);
+                }
+            },
+            Found::Compute(leader) => {
+                let start = Instant::now();
+                let mut tags = Tags::default();
+                backend.begin(&mut tags);
+                let returned = compute(&mut tags);
+                settle::<B, R, S>(
+                    backend,
+                    leader,
+                    &returned,
+                    start.elapsed(),
+                    ttl,
+                    tags,
+                    unless,
+                );
+                return returned;
+            }
+        }
+    }
+}
+
+/// The async form of [`run`].
+async fn run_async<B: Backend, R, S: Returns<R, Value = B::Value>, F: Future<Output = R>>(
+    backend: &B,
+    mut key: B::Key,
+    ttl: Option<Duration>,
+    unless: impl Fn(&B::Value) -> bool,
+    compute: impl FnOnce(&mut Tags) -> F,
+) -> R {
+    backend.shards().seal(&mut key);
+    if let Some(value) = backend.shards().get(&key).and_then(B::load) {
+        return S::wrap(value);
+    }
+    loop {
+        match find_async(backend, &key).await {
+            Found::Value(stored) => match B::load(stored) {
+                Some(value) => return S::wrap(value),
+                None => {
+                    backend.shards().invalidate(&key);
+                }
+            },
+            Found::Compute(leader) => {
+                let start = Instant::now();
+                let mut tags = Tags::default();
+                backend.begin(&mut tags);
+                let returned = compute(&mut tags).await;
+                settle::<B, R, S>(
+                    backend,
+                    leader,
+                    &returned,
+                    start.elapsed(),
+                    ttl,
+                    tags,
+                    unless,
+                );
+                return returned;
+            }
+        }
+    }
+}
+
+/// What the typed handles do with one entry of any backend.
+pub(crate) trait Handle<K, V>: Sync {
+    fn invalidate(&self, key: &mut K) -> bool;
+    fn peek(&self, key: &mut K) -> Option<V>;
+    fn put(&self, key: &mut K, value: V, ttl: Option<Duration>);
+}
+
+impl<B: Backend + Sync> Handle<B::Key, B::Value> for B {
+    fn invalidate(&self, key: &mut B::Key) -> bool {
+        self.shards().seal(key);
+        self.shards().invalidate(key)
+    }
+
+    fn peek(&self, key: &mut B::Key) -> Option<B::Value> {
+        self.shards().seal(key);
+        self.shards().peek(key).and_then(B::load)
+    }
+
+    fn put(&self, key: &mut B::Key, value: B::Value, ttl: Option<Duration>) {
+        self.shards().seal(key);
+        let mut tags = Tags::default();
+        self.begin(&mut tags);
+        let validity = Validity::new(clock::deadline(ttl), tags);
+        self.shards().put(key, B::to_stored(&value), validity);
+    }
+}
+
+/// The cache of one function for one value type, with keys of type `K`, in a store of its own.
+pub struct FnCache<K, V> {
+    config: Config,
+    store: LruShards<K, V>,
 }
 
 impl<K: StoreKey, V: Clone> FnCache<K, V> {
@@ -82,91 +273,29 @@ impl<K: StoreKey, V: Clone> FnCache<K, V> {
             config,
         }
     }
-
-    /// After a miss: the value for `key`, blocking the thread while another thread computes it.
-    #[cold]
-    fn find(&self, key: &K) -> Found<'_, K, V> {
-        loop {
-            match self.store.lookup(key) {
-                Lookup::Hit(value) => return Found::Value(value),
-                Lookup::Lead(leader) => return Found::Compute(leader),
-                Lookup::Wait(flight) => {
-                    if let Some(value) = flight.wait() {
-                        return Found::Value(value);
-                    }
-                }
-            }
-        }
-    }
-
-    /// As [`FnCache::find`], waiting without blocking the executor.
-    async fn find_async(&self, key: &K) -> Found<'_, K, V> {
-        loop {
-            match self.store.lookup(key) {
-                Lookup::Hit(value) => return Found::Value(value),
-                Lookup::Lead(leader) => return Found::Compute(leader),
-                Lookup::Wait(flight) => {
-                    if let Some(value) = flight.wait_async().await {
-                        return Found::Value(value);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Stores what the leader computed (when it is a value to keep) and wakes the waiters.
-    fn settle<R, S: Returns<R, Value = V>>(
-        &self,
-        leader: crate::flight::Leader<'_, K, V>,
-        returned: &R,
-        took: Duration,
-        ttl: Option<Duration>,
-        tags: Tags,
-        unless: impl Fn(&V) -> bool,
-    ) {
-        #[cfg(feature = "metrics")]
-        crate::metrics::record_miss(self.config.name, took);
-        let Some(value) = S::value(returned) else {
-            tracing::debug!(
-                cache = self.config.name,
-                ?took,
-                "cache miss: error, not stored"
-            );
-            return leader.fail(took);
-        };
-        let store = !unless(value);
-        tracing::debug!(
-            cache = self.config.name,
-            ?took,
-            stored = store,
-            "cache miss"
-        );
-        let stored = store.then(|| (value.clone(), Validity::new(clock::deadline(ttl), tags)));
-        leader.finish(stored, value, took);
-    }
 }
 
-impl<K: StoreKey, V: Clone> FnCache<K, V> {
-    /// Removes `key`'s entry; see [`crate::__private::Entry`].
-    pub fn invalidate(&self, key: &mut K) -> bool {
-        self.store.seal(key);
-        self.store.invalidate(key)
+impl<K: StoreKey, V: Clone> Backend for FnCache<K, V> {
+    type Key = K;
+    type Value = V;
+    type Stored = V;
+
+    #[inline]
+    fn shards(&self) -> &LruShards<K, V> {
+        &self.store
     }
 
-    /// The live value of `key`, without computing it.
-    pub fn peek(&self, key: &mut K) -> Option<V> {
-        self.store.seal(key);
-        self.store.peek(key)
+    fn name(&self) -> &'static str {
+        self.config.name
     }
 
-    /// Stores `value` under `key`.
-    pub fn put(&self, key: &mut K, value: V, ttl: Option<Duration>) {
-        self.store.seal(key);
-        self.store.put(
-            key,
-            value,
-            Validity::new(clock::deadline(ttl), Tags::default()),
-        );
+    #[inline]
+    fn load(stored: V) -> Option<V> {
+        Some(stored)
+    }
+
+    fn to_stored(value: &V) -> V {
+        value.clone()
     }
 }
 
@@ -175,7 +304,7 @@ impl<K: StoreKey, V: Clone + Send + Sync + 'static> crate::registry::Registered 
         self.store.invalidate_all()
     }
 
-    fn stats(&self) -> crate::stats::CacheStats {
+    fn stats(&self) -> Option<crate::stats::CacheStats> {
         let counts = self.store.counts();
         let mut stats = crate::stats::CacheStats::new(self.config.name);
         stats.hits = counts.hits;
@@ -187,7 +316,7 @@ impl<K: StoreKey, V: Clone + Send + Sync + 'static> crate::registry::Registered 
         stats.computations = counts.computed;
         stats.miss_time_total = Duration::from_nanos(counts.compute_nanos);
         stats.miss_time_mean = crate::stats::mean(stats.miss_time_total, counts.computed);
-        stats
+        Some(stats)
     }
 }
 
@@ -206,30 +335,13 @@ impl<K: StoreKey, V> FnCache<K, V> {
     where
         V: Clone,
     {
-        self.store.seal(key);
-        if let Some(value) = self.store.get(key) {
-            return S::wrap(value);
-        }
-        match self.find(key) {
-            Found::Value(value) => S::wrap(value),
-            Found::Compute(leader) => {
-                let start = Instant::now();
-                let mut tags = Tags::default();
-                let returned = compute(&mut tags);
-                self.settle::<R, S>(leader, &returned, start.elapsed(), ttl, tags, unless);
-                returned
-            }
-        }
+        run::<Self, R, S>(self, key, ttl, unless, compute)
     }
 
     /// The async form of [`FnCache::get_or_compute`].
-    pub async fn get_or_compute_async<
-        R,
-        S: Returns<R, Value = V>,
-        F: std::future::Future<Output = R>,
-    >(
+    pub async fn get_or_compute_async<R, S: Returns<R, Value = V>, F: Future<Output = R>>(
         &self,
-        mut key: K,
+        key: K,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
         compute: impl FnOnce(&mut Tags) -> F,
@@ -237,19 +349,113 @@ impl<K: StoreKey, V> FnCache<K, V> {
     where
         V: Clone,
     {
-        self.store.seal(&mut key);
-        if let Some(value) = self.store.get(&key) {
-            return S::wrap(value);
+        run_async::<Self, R, S, F>(self, key, ttl, unless, compute).await
+    }
+
+    /// A key to write the parts of, for this cache.
+    #[inline]
+    pub fn new_key(&self) -> Key {
+        Key::new()
+    }
+}
+
+/// A value of any type, as a shared store holds it.
+pub(crate) type Erased = Arc<dyn Any + Send + Sync>;
+
+/// The cache of one function for one value type, in a store shared with other functions
+/// (`#[cache(store = ...)]`). Its keys start with a namespace no other cache has, so entries of
+/// different functions never collide; every entry it stores carries its own generation, so
+/// removing all of them is one increment.
+pub struct SharedCache<V> {
+    config: Config,
+    store: &'static LruStore,
+    namespace: u64,
+    generation: Arc<AtomicU64>,
+    values: PhantomData<fn() -> V>,
+}
+
+impl<V: Clone + Send + Sync + 'static> SharedCache<V> {
+    pub(crate) fn new(config: Config, store: &'static LruStore) -> Self {
+        static NAMESPACES: AtomicU64 = AtomicU64::new(0);
+        SharedCache {
+            config,
+            store,
+            namespace: NAMESPACES.fetch_add(1, Ordering::Relaxed),
+            generation: Arc::default(),
+            values: PhantomData,
         }
-        match self.find_async(&key).await {
-            Found::Value(value) => S::wrap(value),
-            Found::Compute(leader) => {
-                let start = Instant::now();
-                let mut tags = Tags::default();
-                let returned = compute(&mut tags).await;
-                self.settle::<R, S>(leader, &returned, start.elapsed(), ttl, tags, unless);
-                returned
-            }
-        }
+    }
+
+    /// The cached value for `key`, or `compute()`'s; see [`FnCache::get_or_compute`].
+    #[inline]
+    pub fn get_or_compute<R, S: Returns<R, Value = V>>(
+        &self,
+        key: &mut Key,
+        ttl: Option<Duration>,
+        unless: impl Fn(&V) -> bool,
+        compute: impl FnOnce(&mut Tags) -> R,
+    ) -> R {
+        run::<Self, R, S>(self, key, ttl, unless, compute)
+    }
+
+    /// The async form of [`SharedCache::get_or_compute`].
+    pub async fn get_or_compute_async<R, S: Returns<R, Value = V>, F: Future<Output = R>>(
+        &self,
+        key: Key,
+        ttl: Option<Duration>,
+        unless: impl Fn(&V) -> bool,
+        compute: impl FnOnce(&mut Tags) -> F,
+    ) -> R {
+        run_async::<Self, R, S, F>(self, key, ttl, unless, compute).await
+    }
+
+    /// A key in this cache's namespace, to write the parts of.
+    #[inline]
+    pub fn new_key(&self) -> Key {
+        let mut key = Key::new();
+        key.encoder().write_raw(&self.namespace.to_be_bytes());
+        key
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> Backend for SharedCache<V> {
+    type Key = Key;
+    type Value = V;
+    type Stored = Erased;
+
+    #[inline]
+    fn shards(&self) -> &LruShards<Key, Erased> {
+        &self.store.shards
+    }
+
+    fn name(&self) -> &'static str {
+        self.config.name
+    }
+
+    #[inline]
+    fn load(stored: Erased) -> Option<V> {
+        stored.downcast_ref::<V>().cloned()
+    }
+
+    fn to_stored(value: &V) -> Erased {
+        Arc::new(value.clone())
+    }
+
+    fn begin(&self, tags: &mut Tags) {
+        tags.add_generation(&self.generation);
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> crate::registry::Registered for SharedCache<V> {
+    fn invalidate_all(&self) -> usize {
+        // The entries go stale at once, and leave the store as they are looked up or evicted;
+        // how many there were is not known without a scan.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        0
+    }
+
+    fn stats(&self) -> Option<crate::stats::CacheStats> {
+        // A shared store counts for all its functions together.
+        None
     }
 }

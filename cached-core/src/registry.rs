@@ -10,13 +10,15 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
-use crate::memo::{Config, FnCache};
+use crate::memo::{Config, FnCache, SharedCache};
 use crate::stats::CacheStats;
+use crate::store::explicit::LruStore;
 use crate::store::lru::StoreKey;
 
 /// A cache as the registry sees it: something that can report its statistics.
 pub(crate) trait Registered: Send + Sync {
-    fn stats(&self) -> CacheStats;
+    /// `None` for a cache whose statistics its store keeps for several functions together.
+    fn stats(&self) -> Option<CacheStats>;
     /// Removes every entry; returns how many there were.
     fn invalidate_all(&self) -> usize;
 }
@@ -62,30 +64,48 @@ impl Slot {
                 return unsafe { &*cache.cast::<FnCache<K, V>>() };
             }
         }
-        self.get_slow(id, config)
+        self.get_slow(id, || FnCache::<K, V>::new(config()))
     }
 
-    #[cold]
-    fn get_slow<K: StoreKey, V: Clone + Send + Sync + 'static>(
+    /// The cache of value type `V` for the function `id`, in the shared `store`.
+    #[inline]
+    pub fn get_shared<V: Clone + Send + Sync + 'static>(
         &'static self,
         id: &'static str,
         config: impl FnOnce() -> Config,
-    ) -> &'static FnCache<K, V> {
-        let id = (id, TypeId::of::<FnCache<K, V>>());
+        store: &'static LruStore,
+    ) -> &'static SharedCache<V> {
+        if let Some((type_id, cache)) = self.first.get() {
+            if *type_id == TypeId::of::<SharedCache<V>>() {
+                let cache: *const dyn Registered = *cache;
+                // SAFETY: as in `get`.
+                return unsafe { &*cache.cast::<SharedCache<V>>() };
+            }
+        }
+        self.get_slow(id, || SharedCache::<V>::new(config(), store))
+    }
+
+    #[cold]
+    fn get_slow<C: Registered + 'static>(
+        &'static self,
+        id: &'static str,
+        create: impl FnOnce() -> C,
+    ) -> &'static C {
+        let id = (id, TypeId::of::<C>());
         let found = crate::sync::read(registry()).get(&id).copied();
         let erased = match found {
             Some(erased) => erased,
             None => *crate::sync::write(registry()).entry(id).or_insert_with(|| {
                 #[cfg(feature = "metrics")]
                 crate::metrics::start_publishing();
-                let cache: &'static FnCache<K, V> = Box::leak(Box::new(FnCache::new(config())));
+                let cache: &'static C = Box::leak(Box::new(create()));
                 cache
             }),
         };
         let _ = self.first.set((id.1, erased));
         let cache: *const dyn Registered = erased;
-        // SAFETY: as in `get`: the entry's key holds the type id of `FnCache<K, V>`.
-        unsafe { &*cache.cast::<FnCache<K, V>>() }
+        // SAFETY: as in `get`: the entry's key holds the type id of `C`.
+        unsafe { &*cache.cast::<C>() }
     }
 }
 
@@ -102,6 +122,6 @@ pub(crate) fn invalidate_function(id: &str) -> usize {
 pub(crate) fn all_stats() -> Vec<CacheStats> {
     crate::sync::read(registry())
         .values()
-        .map(|cache| cache.stats())
+        .filter_map(|cache| cache.stats())
         .collect()
 }

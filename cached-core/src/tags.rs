@@ -39,6 +39,12 @@ impl Tags {
         self.seen.push((generation, now));
     }
 
+    /// Adds a generation that is not a named tag (a shared store's function).
+    pub(crate) fn add_generation(&mut self, generation: &Generation) {
+        let now = generation.load(Ordering::Acquire);
+        self.seen.push((Arc::clone(generation), now));
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.seen.is_empty()
     }

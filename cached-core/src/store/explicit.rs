@@ -1,7 +1,6 @@
 //! [`LruStore`]: the talk's `cache.get` / `cache.set`, for objects, template fragments and
 //! routine results that are not one function's result.
 
-use std::any::Any;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +10,14 @@ use crate::key::CacheKey;
 use crate::store::lru::{Key, Lookup, LruShards, Validity};
 use crate::tags::Tags;
 
-/// A value of any type, as the store holds it.
-type Erased = Arc<dyn Any + Send + Sync>;
+use crate::memo::Erased;
 
 /// A bounded in-process store of values of any type, by key, with per-entry TTL: the sharded LRU
 /// behind `#[cache]`, for direct use.
+///
+/// The same store can back `#[cache(store = STORE)]` on several functions, which then share its
+/// bound; each function's entries live under a namespace of their own, so they never collide
+/// with each other or with the explicit API's.
 ///
 /// Keys are any [`CacheKey`], passed by value or by reference (`&str` included); values are any `Clone + Send + Sync + 'static`
 /// type, and a `get` of another type than the one stored is a miss, never a panic.
@@ -37,7 +39,7 @@ type Erased = Arc<dyn Any + Send + Sync>;
 /// assert_eq!(FRAGMENTS.get::<String>("sidebar"), None);
 /// ```
 pub struct LruStore {
-    shards: LruShards<Key, Erased>,
+    pub(crate) shards: LruShards<Key, Erased>,
 }
 
 fn key_of(key: impl CacheKey) -> Key {

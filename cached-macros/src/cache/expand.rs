@@ -78,11 +78,13 @@ fn ttl_expr(settings: &Settings) -> TokenStream {
     }
 }
 
-/// The key's type and the statements that build it in `key`, from the parameters in scope.
+/// The key's type and the statements that build it in `key`, from the parameters in scope and
+/// the function's cache, bound to `cache`.
 fn key_init(
     settings: &Settings,
     func: &MaybeItemFn,
     key: &syn::Ident,
+    cache: &syn::Ident,
 ) -> (TokenStream, TokenStream) {
     let p = private();
     match word_key_param(settings, func) {
@@ -95,16 +97,44 @@ fn key_init(
             let parts = key_expr(settings, func, key);
             (
                 quote!(#p::Key),
-                quote!(let mut #key = #p::Key::new(); #parts),
+                quote!(let mut #key = #cache.new_key(); #parts),
             )
         }
+    }
+}
+
+/// The statement binding the function's cache to `cache`: its own store, or the shared one.
+fn cache_lookup(
+    settings: &Settings,
+    func: &MaybeItemFn,
+    cache: &syn::Ident,
+    key_type: &TokenStream,
+    value: &TokenStream,
+) -> TokenStream {
+    let p = private();
+    let slot = local("__CACHED_SLOT");
+    let config = config(settings, func);
+    let id = function_id(func);
+    let get = match &settings.store {
+        None => quote!(#slot.get::<#key_type, #value>(#id, || #config)),
+        Some(store) => {
+            // Spanned on the expression: one that is not a `'static` store is reported there.
+            let store = quote_spanned!(store.span()=> {
+                let __cached_store: &'static #p::LruStore = &*#store;
+                __cached_store
+            });
+            quote!(#slot.get_shared::<#value>(#id, || #config, #store))
+        }
+    };
+    quote! {
+        static #slot: #p::Slot = #p::Slot::new();
+        let #cache = #get;
     }
 }
 
 /// The function, rewritten to go through its cache.
 pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
     let p = private();
-    let slot = local("__CACHED_SLOT");
     let cache = local("__cached_cache");
     let key = local("__cached_key");
     let ttl = local("__cached_ttl");
@@ -112,9 +142,8 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
     let ret = func.return_type();
     let (shape, value, ret_span) = value_type(settings, func);
     let ttl_expr = ttl_expr(settings);
-    let (key_type, key_init) = key_init(settings, func, &key);
-    let config = config(settings, func);
-    let id = function_id(func);
+    let (key_type, key_init) = key_init(settings, func, &key, &cache);
+    let lookup = cache_lookup(settings, func, &cache, &key_type, &value);
     let unless = match &settings.unless {
         Some(unless) => unless.to_token_stream(),
         None => quote!(|_| false),
@@ -151,10 +180,9 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
     quote! {
         #(#attrs)*
         #vis #sig {
-            static #slot: #p::Slot = #p::Slot::new();
             let #ttl: #p::Option<#p::Duration> = #ttl_expr;
+            #lookup
             #key_init
-            let #cache = #slot.get::<#key_type, #value>(#id, || #config);
             #call
         }
     }
@@ -191,13 +219,12 @@ pub(crate) fn companions(
     vis: &syn::Visibility,
 ) -> TokenStream {
     let p = private();
-    let slot = local("__CACHED_SLOT");
     let cache = local("__cached_cache");
     let key = local("__cached_key");
     let (entry_name, all_name) = companion_names(&func.sig.ident);
     let (_, value, _) = value_type(settings, func);
-    let (key_type, key_init) = key_init(settings, func, &key);
-    let config = config(settings, func);
+    let (key_type, key_init) = key_init(settings, func, &key, &cache);
+    let lookup = cache_lookup(settings, func, &cache, &key_type, &value);
     let id = function_id(func);
     let ttl = ttl_expr(settings);
 
@@ -225,9 +252,8 @@ pub(crate) fn companions(
         #vis fn #entry_name #generics (#receiver #(#params),*) -> #p::Entry<#key_type, #value>
         #where_clause
         {
-            static #slot: #p::Slot = #p::Slot::new();
+            #lookup
             #key_init
-            let #cache = #slot.get::<#key_type, #value>(#id, || #config);
             #p::Entry::new(#cache, #key, #ttl)
         }
 
@@ -250,7 +276,7 @@ fn word_key_param<'a>(
     const WORDS: [&str; 12] = [
         "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize", "bool", "char",
     ];
-    if settings.key.is_some() {
+    if settings.key.is_some() || settings.store.is_some() {
         return None;
     }
     let mut params = func.params();

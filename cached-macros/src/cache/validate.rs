@@ -8,7 +8,7 @@ use super::parse::Args;
 use crate::common::errors::Errors;
 use crate::common::item_fn::{param_ident, MaybeItemFn};
 
-const VALID: &str = "`ttl`, `capacity`, `key`, `name`, `unless`, `tags`";
+const VALID: &str = "`ttl`, `capacity`, `key`, `name`, `unless`, `tags`, `store`";
 
 pub(crate) enum Ttl {
     None,
@@ -33,6 +33,8 @@ pub(crate) struct Settings {
     pub(crate) unless: Option<Expr>,
     /// `tags = [...]`: string-like expressions over the parameters.
     pub(crate) tags: Vec<Expr>,
+    /// `store = <expr>`: a shared `LruStore`.
+    pub(crate) store: Option<Expr>,
     pub(crate) shape: Shape,
 }
 
@@ -177,12 +179,14 @@ pub(crate) fn validate(parsed: Args, func: &MaybeItemFn) -> syn::Result<Settings
     let (mut ttl_arg, mut capacity_arg, mut key_arg, mut name_arg, mut unless_arg) =
         (None, None, None, None, None);
     let mut tags_arg = Vec::new();
+    let mut store_arg = None;
+    let mut capacity_name = None;
 
     for arg in parsed.args {
         let name = arg.name.to_string();
         if !matches!(
             name.as_str(),
-            "ttl" | "capacity" | "key" | "name" | "unless" | "tags"
+            "ttl" | "capacity" | "key" | "name" | "unless" | "tags" | "store"
         ) {
             errors.at(
                 &arg.name,
@@ -203,7 +207,11 @@ pub(crate) fn validate(parsed: Args, func: &MaybeItemFn) -> syn::Result<Settings
         };
         match name.as_str() {
             "ttl" => ttl_arg = ttl(value, &mut errors),
-            "capacity" => capacity_arg = capacity(value, &mut errors),
+            "capacity" => {
+                capacity_name = Some(arg.name.clone());
+                capacity_arg = capacity(value, &mut errors);
+            }
+            "store" => store_arg = Some(value),
             "name" => name_arg = self::name(value, &mut errors),
             "key" => key_arg = Some(value),
             "tags" => match value {
@@ -218,6 +226,12 @@ pub(crate) fn validate(parsed: Args, func: &MaybeItemFn) -> syn::Result<Settings
         }
     }
 
+    if let (Some(capacity), Some(_)) = (&capacity_name, &store_arg) {
+        errors.at(
+            capacity,
+            "`capacity` belongs to the shared store: set it in `LruStore::new(capacity)`",
+        );
+    }
     check_function(func, key_arg.is_some(), &mut errors);
     errors.finish()?;
     Ok(Settings {
@@ -227,6 +241,7 @@ pub(crate) fn validate(parsed: Args, func: &MaybeItemFn) -> syn::Result<Settings
         name: name_arg,
         unless: unless_arg,
         tags: tags_arg,
+        store: store_arg,
         shape: shape(&func.sig.output),
     })
 }
