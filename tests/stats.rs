@@ -167,3 +167,33 @@ fn the_report_sorts_many_caches_by_time_saved() {
     let widths: Vec<usize> = text.lines().map(str::len).collect();
     assert!(widths.windows(2).all(|w| w[0] == w[1]), "{text}");
 }
+
+static FRAGMENTS: std::sync::LazyLock<cached_core::LruStore> =
+    std::sync::LazyLock::new(|| cached_core::LruStore::named("stats-fragments", 10));
+
+#[cache(store = FRAGMENTS)]
+fn fragment(id: u32) -> String {
+    format!("<div>{id}</div>")
+}
+
+#[test]
+fn explicit_stores_are_one_row_with_the_functions_that_share_them() {
+    FRAGMENTS.set("header", String::from("<h1>"), None);
+    assert!(FRAGMENTS.get::<String>("header").is_some()); // hit
+    assert!(FRAGMENTS.get::<String>("footer").is_none()); // not a call of a cached function
+    fragment(1); // miss
+    fragment(1); // hit
+    let row = stats_of("stats-fragments");
+    assert_eq!((row.hits, row.misses, row.inserts), (2, 1, 2));
+    assert_eq!(row.len, Some(2));
+    assert!(
+        stats().iter().all(|s| !s.name.ends_with("::fragment")),
+        "a shared-store function has no row of its own"
+    );
+    // A dropped store leaves the statistics.
+    let local = cached_core::LruStore::named("stats-dropped", 1);
+    local.set(1u8, 1u8, None);
+    assert!(stats().iter().any(|s| s.name == "stats-dropped"));
+    drop(local);
+    assert!(stats().iter().all(|s| s.name != "stats-dropped"));
+}

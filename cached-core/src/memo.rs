@@ -305,18 +305,7 @@ impl<K: StoreKey, V: Clone + Send + Sync + 'static> crate::registry::Registered 
     }
 
     fn stats(&self) -> Option<crate::stats::CacheStats> {
-        let counts = self.store.counts();
-        let mut stats = crate::stats::CacheStats::new(self.config.name);
-        stats.hits = counts.hits;
-        stats.misses = counts.misses;
-        stats.inserts = counts.inserts;
-        stats.evictions = counts.evictions;
-        stats.invalidations = counts.invalidations;
-        stats.len = Some(self.store.len());
-        stats.computations = counts.computed;
-        stats.miss_time_total = Duration::from_nanos(counts.compute_nanos);
-        stats.miss_time_mean = crate::stats::mean(stats.miss_time_total, counts.computed);
-        Some(stats)
+        Some(self.store.stats(self.config.name))
     }
 }
 
@@ -455,7 +444,7 @@ impl<V: Clone + Send + Sync + 'static> crate::registry::Registered for SharedCac
     }
 
     fn stats(&self) -> Option<crate::stats::CacheStats> {
-        // A shared store counts for all its functions together.
+        // The shared store's row counts for all its functions together.
         None
     }
 }

@@ -8,12 +8,13 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use crate::memo::{Config, FnCache, SharedCache};
 use crate::stats::CacheStats;
 use crate::store::explicit::LruStore;
 use crate::store::lru::StoreKey;
+use crate::store::lru::{Key, LruShards};
 
 /// A cache as the registry sees it: something that can report its statistics.
 pub(crate) trait Registered: Send + Sync {
@@ -118,10 +119,35 @@ pub(crate) fn invalidate_function(id: &str) -> usize {
         .sum()
 }
 
-/// The statistics of every registered cache, one per function and value type.
+/// The explicit stores, held weakly: a store that is dropped leaves the statistics.
+type Stores = Vec<(&'static str, Weak<LruShards<Key, crate::memo::Erased>>)>;
+
+fn stores() -> &'static Mutex<Stores> {
+    static STORES: OnceLock<Mutex<Stores>> = OnceLock::new();
+    STORES.get_or_init(Default::default)
+}
+
+/// Lists an explicit store in the statistics.
+pub(crate) fn register_store(
+    name: &'static str,
+    shards: &Arc<LruShards<Key, crate::memo::Erased>>,
+) {
+    let mut stores = crate::sync::lock(stores());
+    stores.retain(|(_, store)| store.strong_count() > 0);
+    stores.push((name, Arc::downgrade(shards)));
+}
+
+/// The statistics of every registered cache, one per function and value type, and of every
+/// explicit store alive.
 pub(crate) fn all_stats() -> Vec<CacheStats> {
-    crate::sync::read(registry())
+    let mut all: Vec<CacheStats> = crate::sync::read(registry())
         .values()
         .filter_map(|cache| cache.stats())
-        .collect()
+        .collect();
+    for (name, store) in crate::sync::lock(stores()).iter() {
+        if let Some(shards) = store.upgrade() {
+            all.push(shards.stats(name));
+        }
+    }
+    all
 }

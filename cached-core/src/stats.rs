@@ -150,7 +150,9 @@ pub(crate) fn mean(total: Duration, count: u64) -> Duration {
 }
 
 /// One snapshot per cache in the process, sorted by name: every `#[cache]` function that has
-/// been called (a generic function's value types together). Caches appear on first use.
+/// been called (a generic function's value types together), and every [`crate::LruStore`]
+/// alive, one row each with the functions that share it (`#[cache(store = ...)]`). For a store,
+/// a `get` that finds nothing is not counted as a miss: nothing was computed.
 ///
 /// ```
 /// # use cached_core::cache;

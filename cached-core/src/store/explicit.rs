@@ -39,7 +39,8 @@ use crate::memo::Erased;
 /// assert_eq!(FRAGMENTS.get::<String>("sidebar"), None);
 /// ```
 pub struct LruStore {
-    pub(crate) shards: LruShards<Key, Erased>,
+    pub(crate) shards: Arc<LruShards<Key, Erased>>,
+    name: &'static str,
 }
 
 fn key_of(key: impl CacheKey) -> Key {
@@ -62,9 +63,33 @@ impl LruStore {
     /// assert_eq!(store.get::<&str>(1u32), Some("one"));
     /// ```
     pub fn new(capacity: usize) -> Self {
-        LruStore {
-            shards: LruShards::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
-        }
+        Self::named("LruStore", capacity)
+    }
+
+    /// A store shown in [`crate::stats`] under `name` (one row for the store, the functions
+    /// that share it included).
+    ///
+    /// ```
+    /// let store = cached_core::LruStore::named("doc-fragments", 100);
+    /// store.get_or_set_with("header", None, || String::from("<h1>"));
+    /// let row = cached_core::stats().into_iter().find(|s| s.name == "doc-fragments").unwrap();
+    /// assert_eq!((row.misses, row.inserts, row.len), (1, 1, Some(1)));
+    /// ```
+    pub fn named(name: &'static str, capacity: usize) -> Self {
+        let shards = Arc::new(LruShards::new(
+            NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
+        ));
+        crate::registry::register_store(name, &shards);
+        LruStore { shards, name }
+    }
+
+    /// The store's name in [`crate::stats`].
+    ///
+    /// ```
+    /// assert_eq!(cached_core::LruStore::new(1).name(), "LruStore");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     /// The value stored under `key`, if it is live and of type `V`.

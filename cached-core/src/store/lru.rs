@@ -624,6 +624,22 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         self.len.0.load(Ordering::Relaxed)
     }
 
+    /// The statistics of this store, under `name`.
+    pub(crate) fn stats(&self, name: &'static str) -> crate::stats::CacheStats {
+        let counts = self.counts();
+        let mut stats = crate::stats::CacheStats::new(name);
+        stats.hits = counts.hits;
+        stats.misses = counts.misses;
+        stats.inserts = counts.inserts;
+        stats.evictions = counts.evictions;
+        stats.invalidations = counts.invalidations;
+        stats.len = Some(self.len());
+        stats.computations = counts.computed;
+        stats.miss_time_total = std::time::Duration::from_nanos(counts.compute_nanos);
+        stats.miss_time_mean = crate::stats::mean(stats.miss_time_total, counts.computed);
+        stats
+    }
+
     /// The counts of every shard, summed. Each shard is read under its lock, so each shard's
     /// counts are consistent with themselves.
     pub(crate) fn counts(&self) -> Counts {
