@@ -197,3 +197,24 @@ fn explicit_stores_are_one_row_with_the_functions_that_share_them() {
     drop(local);
     assert!(stats().iter().all(|s| s.name != "stats-dropped"));
 }
+
+#[cache(name = "stats-tagged", tags = [format!("stats-shelf:{shelf}")])]
+fn book(shelf: u32, n: u32) -> String {
+    format!("{shelf}/{n}")
+}
+
+#[test]
+fn a_tag_invalidation_counts_once_per_entry() {
+    book(1, 1);
+    book(1, 2);
+    book(2, 1);
+    cached_core::invalidate_tag("stats-shelf:1");
+    for _ in 0..3 {
+        book(1, 1);
+        book(1, 2);
+        book(2, 1);
+    }
+    let s = stats_of("stats-tagged");
+    assert_eq!(s.invalidations, 2);
+    assert_eq!((s.misses, s.hits), (5, 7));
+}

@@ -192,7 +192,13 @@ impl Validity {
 
     #[inline]
     fn is_live(&self) -> bool {
-        clock::is_live(self.deadline) && self.tags.as_ref().is_none_or(|t| t.are_current())
+        clock::is_live(self.deadline) && !self.is_invalidated()
+    }
+
+    /// Whether one of its tags was invalidated since it was stored.
+    #[inline]
+    fn is_invalidated(&self) -> bool {
+        self.tags.as_ref().is_some_and(|t| !t.are_current())
     }
 }
 
@@ -492,7 +498,12 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
                     shard.counts.hits += 1;
                     return Lookup::Hit(value);
                 }
-                _ => {
+                node => {
+                    // Gone stale through a tag (or its function's clear in a shared store):
+                    // that invalidation is counted now, once, as the entry leaves.
+                    if node.is_some_and(|n| n.validity.is_invalidated()) {
+                        shard.counts.invalidations += 1;
+                    }
                     shard.remove(index);
                     self.len.0.fetch_sub(1, Ordering::Relaxed);
                 }
