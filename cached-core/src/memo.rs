@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::clock;
-use crate::store::explicit::LruStore;
+use crate::store::explicit::{LruStore, Values as StoreValues};
 use crate::store::lru::{Key, Lookup, LruShards, StoreKey, Validity};
 use crate::tags::Tags;
 
@@ -152,41 +152,56 @@ fn settle<B: Backend, R, S: Returns<R, Value = B::Value>>(
     leader.finish(kept, &stored, took);
 }
 
+/// The hit path shared by [`run`] and [`run_async`]: seals the key, and returns its value if
+/// it is cached.
+#[inline(always)]
+fn hit<B: Backend>(backend: &B, key: &mut B::Key) -> Option<B::Value> {
+    backend.shards().seal(key);
+    backend.shards().get(key).and_then(B::load)
+}
+
+/// The value a lookup found, or `None` (after removing it) if it is not a `B::Value`.
+fn loaded<B: Backend>(backend: &B, key: &B::Key, stored: B::Stored) -> Option<B::Value> {
+    let value = B::load(stored);
+    if value.is_none() {
+        backend.shards().invalidate(key);
+    }
+    value
+}
+
+/// A computation begins: its start time and its tags (with the backend's own).
+fn begin<B: Backend>(backend: &B) -> (Instant, Tags) {
+    let mut tags = Tags::default();
+    backend.begin(&mut tags);
+    (Instant::now(), tags)
+}
+
 /// The cached value for `key`, or `compute()`'s, computed once for all concurrent callers.
-#[inline]
-fn run<B: Backend, R, S: Returns<R, Value = B::Value>>(
+/// Always inlined: the hit path is the caller's whole call, and with two callers (the
+/// functions and `LruStore`) the compiler would otherwise keep it out of line.
+#[inline(always)]
+pub(crate) fn run<B: Backend, R, S: Returns<R, Value = B::Value>>(
     backend: &B,
     key: &mut B::Key,
     ttl: Option<Duration>,
     unless: impl Fn(&B::Value) -> bool,
     compute: impl FnOnce(&mut Tags) -> R,
 ) -> R {
-    backend.shards().seal(key);
-    if let Some(value) = backend.shards().get(key).and_then(B::load) {
+    if let Some(value) = hit(backend, key) {
         return S::wrap(value);
     }
     loop {
         match find(backend, key) {
-            Found::Value(stored) => match B::load(stored) {
-                Some(value) => return S::wrap(value),
-                None => {
-                    backend.shards().invalidate(key);
+            Found::Value(stored) => {
+                if let Some(value) = loaded(backend, key, stored) {
+                    return S::wrap(value);
                 }
-            },
+            }
             Found::Compute(leader) => {
-                let start = Instant::now();
-                let mut tags = Tags::default();
-                backend.begin(&mut tags);
+                let (start, mut tags) = begin(backend);
                 let returned = compute(&mut tags);
-                settle::<B, R, S>(
-                    backend,
-                    leader,
-                    &returned,
-                    start.elapsed(),
-                    ttl,
-                    tags,
-                    unless,
-                );
+                let took = start.elapsed();
+                settle::<B, R, S>(backend, leader, &returned, took, ttl, tags, unless);
                 return returned;
             }
         }
@@ -201,32 +216,21 @@ async fn run_async<B: Backend, R, S: Returns<R, Value = B::Value>, F: Future<Out
     unless: impl Fn(&B::Value) -> bool,
     compute: impl FnOnce(&mut Tags) -> F,
 ) -> R {
-    backend.shards().seal(&mut key);
-    if let Some(value) = backend.shards().get(&key).and_then(B::load) {
+    if let Some(value) = hit(backend, &mut key) {
         return S::wrap(value);
     }
     loop {
         match find_async(backend, &key).await {
-            Found::Value(stored) => match B::load(stored) {
-                Some(value) => return S::wrap(value),
-                None => {
-                    backend.shards().invalidate(&key);
+            Found::Value(stored) => {
+                if let Some(value) = loaded(backend, &key, stored) {
+                    return S::wrap(value);
                 }
-            },
+            }
             Found::Compute(leader) => {
-                let start = Instant::now();
-                let mut tags = Tags::default();
-                backend.begin(&mut tags);
+                let (start, mut tags) = begin(backend);
                 let returned = compute(&mut tags).await;
-                settle::<B, R, S>(
-                    backend,
-                    leader,
-                    &returned,
-                    start.elapsed(),
-                    ttl,
-                    tags,
-                    unless,
-                );
+                let took = start.elapsed();
+                settle::<B, R, S>(backend, leader, &returned, took, ttl, tags, unless);
                 return returned;
             }
         }
@@ -423,11 +427,11 @@ impl<V: Clone + Send + Sync + 'static> Backend for SharedCache<V> {
 
     #[inline]
     fn load(stored: Erased) -> Option<V> {
-        stored.downcast_ref::<V>().cloned()
+        StoreValues::<V>::load(stored)
     }
 
     fn to_stored(value: &V) -> Erased {
-        Arc::new(value.clone())
+        StoreValues::<V>::to_stored(value)
     }
 
     fn begin(&self, tags: &mut Tags) {

@@ -5,10 +5,10 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock;
 use crate::key::CacheKey;
-use crate::store::lru::{Key, Lookup, LruShards, Validity};
-use crate::tags::Tags;
+use crate::memo::{Backend, Handle, Plain};
+use crate::store::lru::{Key, LruShards};
+use std::marker::PhantomData;
 
 use crate::memo::Erased;
 
@@ -103,7 +103,7 @@ impl LruStore {
     pub fn get<V: Clone + Send + Sync + 'static>(&self, key: impl CacheKey) -> Option<V> {
         let mut key = key_of(key);
         self.shards.seal(&mut key);
-        self.shards.get(&key)?.downcast_ref::<V>().cloned()
+        self.shards.get(&key).and_then(Values::<V>::load)
     }
 
     /// Stores `value` under `key`, for `ttl` (or until evicted), replacing any value.
@@ -120,10 +120,7 @@ impl LruStore {
         value: V,
         ttl: Option<Duration>,
     ) {
-        let mut key = key_of(key);
-        self.shards.seal(&mut key);
-        let validity = Validity::new(clock::deadline(ttl), Tags::default());
-        self.shards.put(&key, Arc::new(value), validity);
+        Handle::put(&Values::new(self), &mut key_of(key), value, ttl);
     }
 
     /// Removes the value stored under `key`; returns whether there was one.
@@ -135,9 +132,7 @@ impl LruStore {
     /// assert!(!store.delete("k"));
     /// ```
     pub fn delete(&self, key: impl CacheKey) -> bool {
-        let mut key = key_of(key);
-        self.shards.seal(&mut key);
-        self.shards.invalidate(&key)
+        Handle::<Key, ()>::invalidate(&Values::new(self), &mut key_of(key))
     }
 
     /// The value stored under `key`, or `compute()`'s, stored for `ttl`. Concurrent callers
@@ -158,51 +153,13 @@ impl LruStore {
         compute: impl FnOnce() -> V,
     ) -> V {
         let mut key = key_of(key);
-        self.shards.seal(&mut key);
-        let typed = |erased: &Erased| erased.downcast_ref::<V>().cloned();
-        if let Some(value) = self.shards.get(&key).as_ref().and_then(typed) {
-            return value;
-        }
-        loop {
-            match self.shards.lookup(&key) {
-                Lookup::Hit(erased) => {
-                    if let Some(value) = typed(&erased) {
-                        return value;
-                    }
-                    // Another type under this key: replace it.
-                    let value = compute();
-                    self.set_erased(&key, &value, ttl);
-                    return value;
-                }
-                Lookup::Wait(flight) => {
-                    if let Some(value) = flight.wait().as_ref().and_then(typed) {
-                        return value;
-                    }
-                }
-                Lookup::Lead(leader) => {
-                    let start = std::time::Instant::now();
-                    let value = compute();
-                    let erased: Erased = Arc::new(value.clone());
-                    let validity = Validity::new(clock::deadline(ttl), Tags::default());
-                    leader.finish(
-                        Some((Arc::clone(&erased), validity)),
-                        &erased,
-                        start.elapsed(),
-                    );
-                    return value;
-                }
-            }
-        }
-    }
-
-    fn set_erased<V: Clone + Send + Sync + 'static>(
-        &self,
-        key: &Key,
-        value: &V,
-        ttl: Option<Duration>,
-    ) {
-        let validity = Validity::new(clock::deadline(ttl), Tags::default());
-        self.shards.put(key, Arc::new(value.clone()), validity);
+        crate::memo::run::<Values<'_, V>, V, Plain>(
+            &Values::new(self),
+            &mut key,
+            ttl,
+            |_| false,
+            |_| compute(),
+        )
     }
 
     /// Entries held now.
@@ -223,5 +180,44 @@ impl LruStore {
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The store seen as holding values of type `V`: what the caching logic of `memo` needs to
+/// serve the explicit API.
+pub(crate) struct Values<'a, V> {
+    store: &'a LruStore,
+    values: PhantomData<fn() -> V>,
+}
+
+impl<'a, V> Values<'a, V> {
+    fn new(store: &'a LruStore) -> Self {
+        Values {
+            store,
+            values: PhantomData,
+        }
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> Backend for Values<'_, V> {
+    type Key = Key;
+    type Value = V;
+    type Stored = Erased;
+
+    fn shards(&self) -> &LruShards<Key, Erased> {
+        &self.store.shards
+    }
+
+    fn name(&self) -> &'static str {
+        self.store.name
+    }
+
+    #[inline]
+    fn load(stored: Erased) -> Option<V> {
+        stored.downcast_ref::<V>().cloned()
+    }
+
+    fn to_stored(value: &V) -> Erased {
+        Arc::new(value.clone())
     }
 }
