@@ -77,8 +77,8 @@ impl TagTarget {
 
 /// `#[cache_put(f(args))]`: stores a clone of the function's return value as the entry.
 #[inline]
-pub fn put_returned<K, V: Clone>(entry: Entry<K, V>, value: &V) {
-    entry.put(value.clone());
+pub fn put_returned<V: Clone, E: PutNow<V>>(entry: E, value: &V) {
+    entry.put_now(value.clone());
 }
 
 /// `ttl = <integer literal>`: seconds.
@@ -99,4 +99,179 @@ pub const fn capacity(n: usize) -> NonZeroUsize {
 pub fn method_name(owner: &'static str, method: &'static str) -> &'static str {
     // Called once per cache, when it is created: the leak is one string per cached method.
     Box::leak(format!("{owner}::{method}").into_boxed_str())
+}
+
+pub use crate::error::Error;
+pub use crate::handle::{StoreEntries, StoreEntry};
+pub use crate::store::backing::{Store, SyncStore};
+
+/// `store = <expr>` on a plain function: the store, which must be one in this process.
+#[inline(always)]
+pub fn sync_store<S: SyncStore>(store: &'static S) -> &'static LruStore {
+    store.lru()
+}
+
+/// `store = <expr>` on an `async fn`: the store, as a `'static` reference.
+#[inline(always)]
+pub fn async_store<S: Sync + 'static>(store: &'static S) -> &'static S {
+    store
+}
+
+/// A fail-closed store's error, as the function's return value `R` when `R` can carry it:
+/// `(&Carry::<R>::new()).carry(error)` picks [`CarryError`] for a `Result<T, E>` whose `E` is
+/// `From<Error>`, and [`DropError`] (`None`: compute instead) for any other `R`.
+pub struct Carry<R>(core::marker::PhantomData<fn() -> R>);
+
+impl<R> Carry<R> {
+    /// The probe.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Carry(core::marker::PhantomData)
+    }
+}
+
+/// See [`Carry`].
+pub trait CarryError<R> {
+    /// The error, as the return value.
+    fn carry(&self, error: Error) -> Option<R>;
+}
+
+impl<T, E: From<Error>> CarryError<Result<T, E>> for Carry<Result<T, E>> {
+    fn carry(&self, error: Error) -> Option<Result<T, E>> {
+        Some(Result::Err(E::from(error)))
+    }
+}
+
+/// See [`Carry`].
+pub trait DropError<R> {
+    /// `None`: the function computes instead.
+    fn carry(&self, error: Error) -> Option<R>;
+}
+
+impl<R> DropError<R> for &Carry<R> {
+    fn carry(&self, _error: Error) -> Option<R> {
+        None
+    }
+}
+
+/// What `#[invalidates]` does with a named entry in a plain function.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a handle of an `async fn` cached with `store = ...`: it is invalidated from an `async fn`",
+    label = "names entries of a store reached with `.await`",
+    note = "declare the invalidating function `async fn`"
+)]
+pub trait InvalidateNow {
+    /// Invalidates.
+    fn invalidate_now(self);
+}
+
+impl<K, V> InvalidateNow for Entry<K, V> {
+    fn invalidate_now(self) {
+        self.invalidate();
+    }
+}
+
+impl InvalidateNow for AllEntries {
+    fn invalidate_now(self) {
+        self.invalidate();
+    }
+}
+
+impl InvalidateNow for TagTarget {
+    fn invalidate_now(self) {
+        self.invalidate();
+    }
+}
+
+/// What `#[cache_put]` does with a named entry in a plain function.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a handle of an `async fn` cached with `store = ...`: it is written from an `async fn`",
+    label = "names an entry of a store reached with `.await`",
+    note = "declare the writing function `async fn`"
+)]
+pub trait PutNow<V> {
+    /// Stores `value`.
+    fn put_now(self, value: V);
+}
+
+impl<K, V> PutNow<V> for Entry<K, V> {
+    fn put_now(self, value: V) {
+        self.put(value);
+    }
+}
+
+/// An operation of `#[invalidates]` or `#[cache_put]` in an `async fn`.
+pub type Later = core::pin::Pin<
+    std::boxed::Box<dyn core::future::Future<Output = ()> + core::marker::Send + 'static>,
+>;
+
+/// What `#[invalidates]` does with a named entry in an `async fn`.
+pub trait InvalidateLater {
+    /// Invalidates.
+    fn invalidate_later(self) -> Later;
+}
+
+impl<K, V> InvalidateLater for Entry<K, V> {
+    fn invalidate_later(self) -> Later {
+        self.invalidate();
+        std::boxed::Box::pin(core::future::ready(()))
+    }
+}
+
+impl InvalidateLater for AllEntries {
+    fn invalidate_later(self) -> Later {
+        self.invalidate();
+        std::boxed::Box::pin(core::future::ready(()))
+    }
+}
+
+impl<V: Send> InvalidateLater for StoreEntry<V> {
+    fn invalidate_later(self) -> Later {
+        std::boxed::Box::pin(async move {
+            self.invalidate().await;
+        })
+    }
+}
+
+impl InvalidateLater for StoreEntries {
+    fn invalidate_later(self) -> Later {
+        std::boxed::Box::pin(self.invalidate())
+    }
+}
+
+impl InvalidateLater for TagTarget {
+    fn invalidate_later(self) -> Later {
+        #[cfg(feature = "redis")]
+        return std::boxed::Box::pin(crate::redis::invalidate_tag_everywhere(self.0));
+        #[cfg(not(feature = "redis"))]
+        {
+            self.invalidate();
+            std::boxed::Box::pin(core::future::ready(()))
+        }
+    }
+}
+
+/// What `#[cache_put]` does with a named entry in an `async fn`.
+pub trait PutLater<V> {
+    /// Stores `value`.
+    fn put_later(self, value: V) -> Later;
+}
+
+impl<K, V> PutLater<V> for Entry<K, V> {
+    fn put_later(self, value: V) -> Later {
+        self.put(value);
+        std::boxed::Box::pin(core::future::ready(()))
+    }
+}
+
+impl<V: Send + 'static> PutLater<V> for StoreEntry<V> {
+    fn put_later(self, value: V) -> Later {
+        std::boxed::Box::pin(self.put(value))
+    }
+}
+
+/// `#[cache_put(f(args))]` in an `async fn`: stores a clone of the return value.
+#[inline]
+pub fn put_returned_later<V: Clone, E: PutLater<V>>(entry: E, value: &V) -> Later {
+    entry.put_later(value.clone())
 }

@@ -59,7 +59,7 @@ impl<V: Clone> Flight<V> {
 
     /// Publishes `value` to the waiters, if any: without one, there is nobody to wake (and a
     /// condvar's wake-up is a system call).
-    fn end(self: &Arc<Self>, value: impl FnOnce() -> Option<V>) {
+    pub(crate) fn end(self: &Arc<Self>, value: impl FnOnce() -> Option<V>) {
         // The flight has left the store's map, so no caller can join it now: the count is final.
         if Arc::strong_count(self) > 1 {
             self.publish(value());

@@ -101,3 +101,119 @@ impl AllEntries {
         crate::registry::invalidate_function(self.id)
     }
 }
+
+/// A handle operation in progress.
+pub(crate) type Pending<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// What the handles of a function in a store given by `store =` (an `async fn`) do: the same
+/// as [`Handle`], awaited, as a remote store is reached over the network.
+pub(crate) trait AsyncHandle<V>: Sync {
+    fn invalidate(&self, key: crate::store::lru::Key, ttl: Option<Duration>) -> Pending<'_, bool>;
+    fn peek(&self, key: crate::store::lru::Key) -> Pending<'_, Option<V>>;
+    fn put(&self, key: crate::store::lru::Key, value: V, ttl: Option<Duration>) -> Pending<'_, ()>;
+}
+
+/// One entry of an `async fn` cached in a store given by `store =`, such as a
+/// [`RedisStore`](crate::RedisStore); see [`entry!`](crate::entry). As [`Entry`], with each
+/// operation awaited.
+///
+/// ```
+/// use cached_core::{cache, entry, LruStore};
+/// use std::sync::LazyLock;
+///
+/// static STORE: LazyLock<LruStore> = LazyLock::new(|| LruStore::new(100));
+///
+/// #[cache(store = STORE)]
+/// async fn twice(x: u32) -> u32 {
+///     x * 2
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// assert_eq!(twice(4).await, 8);
+/// assert_eq!(entry!(twice(4)).peek().await, Some(8));
+/// entry!(twice(4)).put(9).await;
+/// assert_eq!(twice(4).await, 9);
+/// assert!(entry!(twice(4)).invalidate().await);
+/// assert_eq!(entry!(twice(4)).peek().await, None);
+/// # });
+/// ```
+pub struct StoreEntry<V: 'static> {
+    cache: &'static dyn AsyncHandle<V>,
+    key: crate::store::lru::Key,
+    ttl: Option<Duration>,
+}
+
+impl<V> StoreEntry<V> {
+    #[doc(hidden)]
+    #[allow(private_bounds)] // built by generated code only
+    pub fn new(
+        cache: &'static impl AsyncHandle<V>,
+        key: crate::store::lru::Key,
+        ttl: Option<Duration>,
+    ) -> Self {
+        StoreEntry { cache, key, ttl }
+    }
+
+    /// Stores `value` as the entry, with the function's TTL; see [`Entry::put`]. A failure of
+    /// the store is counted and logged, and leaves the entry as it was.
+    pub async fn put(self, value: V) {
+        self.cache.put(self.key, value, self.ttl).await;
+    }
+
+    /// Removes the entry, everywhere the store is shared; returns whether there was one. A
+    /// computation of it in progress, in any process, cannot store a value that predates the
+    /// change. A failure of the store is counted and logged (and returns `false`).
+    pub async fn invalidate(self) -> bool {
+        self.cache.invalidate(self.key, self.ttl).await
+    }
+
+    /// The entry's value, if it is cached and current, without computing it.
+    pub async fn peek(self) -> Option<V> {
+        self.cache.peek(self.key).await
+    }
+}
+
+/// Every entry of an `async fn` cached in a store given by `store =`; see
+/// [`entries!`](crate::entries). As [`AllEntries`], awaited; the work is one command whatever
+/// the number of entries.
+///
+/// ```
+/// use cached_core::{cache, entries, entry, LruStore};
+/// use std::sync::LazyLock;
+///
+/// static STORE: LazyLock<LruStore> = LazyLock::new(|| LruStore::new(100));
+///
+/// #[cache(store = STORE)]
+/// async fn thrice(x: u32) -> u32 {
+///     x * 3
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// thrice(1).await;
+/// entries!(thrice).invalidate().await;
+/// assert_eq!(entry!(thrice(1)).peek().await, None);
+/// # });
+/// ```
+pub struct StoreEntries {
+    cache: &'static dyn InvalidateAll,
+}
+
+/// Removes every entry of a function in a store given by `store =`.
+pub(crate) trait InvalidateAll: Sync {
+    fn invalidate_all(&self) -> Pending<'_, ()>;
+}
+
+impl StoreEntries {
+    #[doc(hidden)]
+    #[allow(private_bounds)] // built by generated code only
+    pub fn new(cache: &'static impl InvalidateAll) -> Self {
+        StoreEntries { cache }
+    }
+
+    /// Removes every entry, everywhere the store is shared. A failure of the store is counted
+    /// and logged.
+    pub async fn invalidate(self) {
+        self.cache.invalidate_all().await;
+    }
+}

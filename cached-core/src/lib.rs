@@ -104,20 +104,26 @@
 #[doc(hidden)]
 pub mod __private;
 mod clock;
+mod error;
 mod flight;
 mod handle;
 mod key;
 mod memo;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+#[cfg(feature = "redis")]
+mod redis;
 mod registry;
 mod stats;
 mod store;
 mod sync;
 mod tags;
 
-pub use handle::{AllEntries, Entry};
+pub use error::Error;
+pub use handle::{AllEntries, Entry, StoreEntries, StoreEntry};
 pub use key::{encode_key, CacheKey, KeyEncoder};
+#[cfg(feature = "redis")]
+pub use redis::{RedisStore, RedisStoreBuilder};
 pub use stats::{report, stats, CacheStats, Report};
 pub use store::explicit::LruStore;
 pub use tags::invalidate_tag;

@@ -391,12 +391,14 @@ impl<V: Clone + Send + Sync + 'static> SharedCache<V> {
         run::<Self, R, S>(self, key, ttl, unless, compute)
     }
 
-    /// The async form of [`SharedCache::get_or_compute`].
+    /// The async form of [`SharedCache::get_or_compute`]. `_failed` is there for the same
+    /// call as a remote store's: an in-process store does not fail.
     pub async fn get_or_compute_async<R, S: Returns<R, Value = V>, F: Future<Output = R>>(
         &self,
         key: Key,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
+        _failed: impl FnOnce(crate::Error) -> Option<R>,
         compute: impl FnOnce(&mut Tags) -> F,
     ) -> R {
         run_async::<Self, R, S, F>(self, key, ttl, unless, compute).await
@@ -450,5 +452,29 @@ impl<V: Clone + Send + Sync + 'static> crate::registry::Registered for SharedCac
     fn stats(&self) -> Option<crate::stats::CacheStats> {
         // The shared store's row counts for all its functions together.
         None
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> crate::handle::AsyncHandle<V> for SharedCache<V> {
+    fn invalidate(&self, mut key: Key, _ttl: Option<Duration>) -> crate::handle::Pending<'_, bool> {
+        let invalidated = Handle::invalidate(self, &mut key);
+        Box::pin(std::future::ready(invalidated))
+    }
+
+    fn peek(&self, mut key: Key) -> crate::handle::Pending<'_, Option<V>> {
+        let value = Handle::peek(self, &mut key);
+        Box::pin(std::future::ready(value))
+    }
+
+    fn put(&self, mut key: Key, value: V, ttl: Option<Duration>) -> crate::handle::Pending<'_, ()> {
+        Handle::put(self, &mut key, value, ttl);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> crate::handle::InvalidateAll for SharedCache<V> {
+    fn invalidate_all(&self) -> crate::handle::Pending<'_, ()> {
+        crate::registry::Registered::invalidate_all(self);
+        Box::pin(std::future::ready(()))
     }
 }

@@ -86,6 +86,25 @@ impl Slot {
         self.get_slow(id, || SharedCache::<V>::new(config(), store))
     }
 
+    /// The cache of value type `V` for the `async fn` `id`, in `store` (an `LruStore` or a
+    /// remote store).
+    #[inline]
+    pub fn get_in<V: 'static, S: crate::store::backing::Store<V>>(
+        &'static self,
+        id: &'static str,
+        config: impl FnOnce() -> Config,
+        store: &'static S,
+    ) -> &'static S::Cache {
+        if let Some((type_id, cache)) = self.first.get() {
+            if *type_id == TypeId::of::<S::Cache>() {
+                let cache: *const dyn Registered = *cache;
+                // SAFETY: as in `get`.
+                return unsafe { &*cache.cast::<S::Cache>() };
+            }
+        }
+        self.get_slow(id, || store.cache(config()))
+    }
+
     #[cold]
     fn get_slow<C: Registered + 'static>(
         &'static self,
@@ -149,5 +168,7 @@ pub(crate) fn all_stats() -> Vec<CacheStats> {
             all.push(shards.stats(name));
         }
     }
+    #[cfg(feature = "redis")]
+    all.extend(crate::redis::explicit_stats());
     all
 }

@@ -29,6 +29,8 @@ fn generation(tag: &str) -> Generation {
 #[derive(Default)]
 pub struct Tags {
     seen: Vec<(Generation, u64)>,
+    /// The tags' names, for a remote store, which keeps its own generations.
+    names: Vec<String>,
 }
 
 impl Tags {
@@ -37,6 +39,13 @@ impl Tags {
         let generation = generation(tag.as_ref());
         let now = generation.load(Ordering::Acquire);
         self.seen.push((generation, now));
+        self.names.push(tag.as_ref().to_owned());
+    }
+
+    /// The names of the tags added.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// Adds a generation that is not a named tag (a shared store's function).

@@ -69,6 +69,12 @@ impl Key {
     pub fn encoder(&mut self) -> &mut KeyEncoder {
         &mut self.encoder
     }
+
+    /// The encoded key.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.encoder.as_bytes()
+    }
 }
 
 impl PartialEq for Key {

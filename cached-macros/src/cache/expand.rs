@@ -117,12 +117,14 @@ fn cache_lookup(
     let id = function_id(func);
     let get = match &settings.store {
         None => quote!(#slot.get::<#key_type, #value>(#id, || #config)),
+        // Spanned on the expression: one that is not a `'static` store, or a remote store for
+        // a plain function, is reported there.
+        Some(store) if is_async(func) => {
+            let store = quote_spanned!(store.span()=> #p::async_store(&*#store));
+            quote!(#slot.get_in::<#value, _>(#id, || #config, #store))
+        }
         Some(store) => {
-            // Spanned on the expression: one that is not a `'static` store is reported there.
-            let store = quote_spanned!(store.span()=> {
-                let __cached_store: &'static #p::LruStore = &*#store;
-                __cached_store
-            });
+            let store = quote_spanned!(store.span()=> #p::sync_store(&*#store));
             quote!(#slot.get_shared::<#value>(#id, || #config, #store))
         }
     };
@@ -130,6 +132,16 @@ fn cache_lookup(
         static #slot: #p::Slot = #p::Slot::new();
         let #cache = #get;
     }
+}
+
+fn is_async(func: &MaybeItemFn) -> bool {
+    func.sig.asyncness.is_some()
+}
+
+/// Whether the function's handles are async: an `async fn` in a store given by `store =`,
+/// which may be a remote one.
+fn async_handles(settings: &Settings, func: &MaybeItemFn) -> bool {
+    settings.store.is_some() && is_async(func)
 }
 
 /// The function, rewritten to go through its cache.
@@ -158,7 +170,22 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
         .iter()
         .map(|tag| quote_spanned!(tag.span()=> #tags.add(&(#tag));));
     // Spanned on the return type: a value type that cannot be cached is reported there.
-    let call = if func.sig.asyncness.is_some() {
+    let call = if async_handles(settings, func) {
+        // A fail-closed remote store's error goes to the caller when the return type can
+        // carry it (see `Carry`).
+        let error = local("__cached_error");
+        quote_spanned! {ret_span=>
+            #cache.get_or_compute_async::<#ret, #shape, _>(
+                #key, #ttl, #unless,
+                |#error: #p::Error| {
+                    #[allow(unused_imports)]
+                    use #p::{CarryError as _, DropError as _};
+                    (&#p::Carry::<#ret>::new()).carry(#error)
+                },
+                move |#tags: &mut #p::Tags| { #(#tag_adds)* async move #body },
+            ).await
+        }
+    } else if is_async(func) {
         quote_spanned! {ret_span=>
             #cache.get_or_compute_async::<#ret, #shape, _>(
                 #key, #ttl, #unless,
@@ -246,6 +273,27 @@ pub(crate) fn companions(
     });
     let generics = &func.sig.generics;
     let where_clause = &func.sig.generics.where_clause;
+    if async_handles(settings, func) {
+        // Handles whose operations are awaited: the store may be a remote one.
+        return quote! {
+            #[doc(hidden)]
+            #[allow(non_snake_case, dead_code, clippy::all)]
+            #vis fn #entry_name #generics (#receiver #(#params),*) -> #p::StoreEntry<#value>
+            #where_clause
+            {
+                #lookup
+                #key_init
+                #p::StoreEntry::new(#cache, #key, #ttl)
+            }
+
+            #[doc(hidden)]
+            #[allow(non_snake_case, dead_code, clippy::all)]
+            #vis fn #all_name #generics () -> #p::StoreEntries #where_clause {
+                #lookup
+                #p::StoreEntries::new(#cache)
+            }
+        };
+    }
     quote! {
         #[doc(hidden)]
         #[allow(non_snake_case, dead_code, clippy::all)]

@@ -61,11 +61,17 @@ pub(crate) fn expand(func: &MaybeItemFn, targets: Vec<(TokenStream, Action)>) ->
         .iter()
         .zip(&names)
         .map(|((call, _), name)| quote!(let #name = #call;));
+    let is_async = func.sig.asyncness.is_some();
     let acts = targets
         .iter()
         .zip(&names)
         .map(|((call, action), name)| match action {
-            Action::Invalidate => quote!(let _ = #name.invalidate();),
+            // A handle of an `async fn` in a store given by `store =` is awaited, and so only
+            // usable in an `async fn`: the traits say so on the entry otherwise.
+            Action::Invalidate if is_async => {
+                quote!(#p::InvalidateLater::invalidate_later(#name).await;)
+            }
+            Action::Invalidate => quote!(#p::InvalidateNow::invalidate_now(#name);),
             // On the entry: a return value of another type than the entry's is reported there.
             Action::PutReturned => {
                 let span = call
@@ -76,9 +82,16 @@ pub(crate) fn expand(func: &MaybeItemFn, targets: Vec<(TokenStream, Action)>) ->
                 // The value's name, located on the entry (hygiene unchanged), as rustc reports a
                 // mismatched argument on the argument.
                 let value = syn::Ident::new("__cached_value", Span::mixed_site().located_at(span));
-                quote_spanned!(span=> #p::put_returned(#name, #value);)
+                if is_async {
+                    quote_spanned!(span=> #p::put_returned_later(#name, #value).await;)
+                } else {
+                    quote_spanned!(span=> #p::put_returned(#name, #value);)
+                }
             }
-            Action::Put(expr) => quote!(#name.put(#expr);),
+            Action::Put(expr) if is_async => {
+                quote!(#p::PutLater::put_later(#name, #expr).await;)
+            }
+            Action::Put(expr) => quote!(#p::PutNow::put_now(#name, #expr);),
         });
 
     let ret = func.return_type();

@@ -1,0 +1,196 @@
+//! The way to Redis: one multiplexed connection per tokio runtime, every operation bounded by
+//! the timeout, and a circuit breaker that skips Redis for a cool-down after repeated failures.
+//!
+//! A connection belongs to the runtime that opened it (its I/O task runs there), so a store in
+//! a `static` keeps one per runtime it is used from: a test's runtime, or a service's only one.
+//! A connection that failed is dropped; the next operation opens another, so a Redis that comes
+//! back is used again without a restart.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use redis::AsyncConnectionConfig;
+
+use crate::error::Error;
+use crate::sync::lock;
+
+/// Consecutive failures after which Redis is skipped for the cool-down.
+const TRIP_AFTER: u32 = 3;
+
+/// How often, at most, a failing store logs a warning.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// Nanoseconds since the first use of this module: a clock that fits in an atomic.
+fn now_nanos() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Skips Redis after repeated failures: closed (every call goes), open (none goes, until the
+/// cool-down ends), then one probe at a time until one succeeds.
+struct Breaker {
+    failures: AtomicU32,
+    open_until: AtomicU64,
+    probing: AtomicBool,
+    cooldown: Duration,
+}
+
+impl Breaker {
+    fn allow(&self) -> bool {
+        if self.failures.load(Ordering::Acquire) < TRIP_AFTER {
+            return true;
+        }
+        now_nanos() >= self.open_until.load(Ordering::Acquire)
+            && self
+                .probing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
+
+    fn succeeded(&self) {
+        self.failures.store(0, Ordering::Release);
+        self.probing.store(false, Ordering::Release);
+    }
+
+    fn failed(&self) {
+        let failures = self
+            .failures
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
+        if failures >= TRIP_AFTER {
+            let cooldown = u64::try_from(self.cooldown.as_nanos()).unwrap_or(u64::MAX);
+            self.open_until
+                .store(now_nanos().saturating_add(cooldown), Ordering::Release);
+        }
+        self.probing.store(false, Ordering::Release);
+    }
+}
+
+/// The connection to one Redis, for every runtime that uses it.
+pub(crate) struct Link {
+    client: redis::Client,
+    timeout: Duration,
+    connections: Mutex<Vec<(tokio::runtime::Id, MultiplexedConnection)>>,
+    breaker: Breaker,
+    errors: AtomicU64,
+    last_warning: AtomicU64,
+    /// Where the store is, for log lines (the URL without its password).
+    pub(crate) address: String,
+}
+
+impl Link {
+    pub(crate) fn new(client: redis::Client, timeout: Duration, cooldown: Duration) -> Self {
+        let address = client.get_connection_info().addr().to_string();
+        Link {
+            client,
+            timeout,
+            connections: Mutex::new(Vec::new()),
+            breaker: Breaker {
+                failures: AtomicU32::new(0),
+                open_until: AtomicU64::new(0),
+                probing: AtomicBool::new(false),
+                cooldown,
+            },
+            errors: AtomicU64::new(0),
+            last_warning: AtomicU64::new(0),
+            address,
+        }
+    }
+
+    /// This runtime's connection, opened if there is none.
+    async fn connection(&self) -> Result<MultiplexedConnection, Error> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::remote("a Redis store is used from a tokio runtime"))?
+            .id();
+        let found = lock(&self.connections)
+            .iter()
+            .find(|(id, _)| *id == runtime)
+            .map(|(_, connection)| connection.clone());
+        if let Some(connection) = found {
+            return Ok(connection);
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout));
+        let connection = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(Error::remote)?;
+        let mut connections = lock(&self.connections);
+        // Connections of runtimes that are gone are never found again: keep a few at most.
+        if connections.len() >= 8 {
+            connections.remove(0);
+        }
+        connections.push((runtime, connection.clone()));
+        Ok(connection)
+    }
+
+    /// Forgets this runtime's connection, after it failed.
+    fn drop_connection(&self) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let runtime = runtime.id();
+            lock(&self.connections).retain(|(id, _)| *id != runtime);
+        }
+    }
+
+    /// Runs one operation (a command or a pipeline) on this runtime's connection, within the
+    /// timeout, unless the breaker skips Redis.
+    pub(crate) async fn run<T, F>(
+        &self,
+        operation: impl FnOnce(MultiplexedConnection) -> F,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        if !self.breaker.allow() {
+            return Err(self.failed(Error::unavailable()));
+        }
+        let attempt = async {
+            let connection = self.connection().await?;
+            operation(connection).await.map_err(Error::remote)
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(value)) => {
+                self.breaker.succeeded();
+                Ok(value)
+            }
+            Ok(Err(error)) => {
+                self.drop_connection();
+                self.breaker.failed();
+                Err(self.failed(error))
+            }
+            Err(_) => {
+                self.drop_connection();
+                self.breaker.failed();
+                Err(self.failed(Error::timeout(self.timeout)))
+            }
+        }
+    }
+
+    /// Counts a failure, and logs it unless another was logged in the last few seconds.
+    fn failed(&self, error: Error) -> Error {
+        let errors = self.errors.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = now_nanos();
+        let last = self.last_warning.load(Ordering::Relaxed);
+        let every = u64::try_from(WARN_EVERY.as_nanos()).unwrap_or(u64::MAX);
+        if (last == 0 || now.saturating_sub(last) >= every)
+            && self
+                .last_warning
+                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                store = %self.address,
+                %error,
+                errors,
+                "Redis cache store failed; callers compute instead (logged at most every 10 s)"
+            );
+        }
+        error
+    }
+}

@@ -1,0 +1,202 @@
+//! When Redis is killed, frozen or refusing, cached functions still answer, each within about
+//! the store's timeout; when it is back, caching resumes without a restart. A fail-closed
+//! store returns the error instead. Each scenario has a server of its own, as it stops it.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use cached_core::{cache, RedisStore};
+use support::redis_server::RedisServer;
+
+/// Far above the 50 ms timeout: a call that took longer is one that waited on Redis instead
+/// of giving up on it (the bound is loose, as the machine may be busy).
+const BOUNDED: Duration = Duration::from_secs(2);
+
+fn store(server: &RedisServer) -> RedisStore {
+    RedisStore::builder(&server.url())
+        .prefix("outage")
+        .cooldown(Duration::from_millis(200))
+        .build()
+        .unwrap()
+}
+
+fn errors(name: &str) -> u64 {
+    cached_core::stats()
+        .into_iter()
+        .find(|s| s.name == name)
+        .map_or(0, |s| s.errors)
+}
+
+/// Calls `call` until it answers from the cache (`runs` stays put), for at most 10 s.
+async fn until_cached<F: std::future::Future>(runs: &AtomicUsize, mut call: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        call().await;
+        let before = runs.load(Ordering::SeqCst);
+        call().await;
+        if runs.load(Ordering::SeqCst) == before {
+            return;
+        }
+        assert!(Instant::now() < deadline, "caching did not resume");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+static KILLED: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+static KILLED_STORE: LazyLock<RedisStore> = LazyLock::new(|| store(&KILLED));
+static QUOTE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = KILLED_STORE, name = "quote")]
+async fn quote(id: u32) -> Result<String, std::io::Error> {
+    QUOTE_RUNS.fetch_add(1, Ordering::SeqCst);
+    Ok(format!("quote {id}"))
+}
+
+#[tokio::test]
+async fn redis_killed_mid_run_costs_callers_nothing_and_caching_resumes() {
+    quote(1).await.unwrap();
+    quote(1).await.unwrap();
+    assert_eq!(QUOTE_RUNS.load(Ordering::SeqCst), 1);
+
+    KILLED.kill();
+    for _ in 0..20 {
+        let start = Instant::now();
+        assert_eq!(quote(1).await.unwrap(), "quote 1");
+        assert!(start.elapsed() < BOUNDED, "took {:?}", start.elapsed());
+    }
+    assert_eq!(QUOTE_RUNS.load(Ordering::SeqCst), 21, "every call computed");
+    assert!(errors("quote") >= 1, "failures are counted");
+
+    KILLED.restart();
+    until_cached(&QUOTE_RUNS, || quote(2)).await;
+    assert_eq!(quote(2).await.unwrap(), "quote 2");
+}
+
+static FROZEN: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+static FROZEN_STORE: LazyLock<RedisStore> = LazyLock::new(|| store(&FROZEN));
+static RATE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = FROZEN_STORE, name = "rate")]
+async fn rate(currency: String) -> f64 {
+    RATE_RUNS.fetch_add(1, Ordering::SeqCst);
+    if currency == "BRL" {
+        5.5
+    } else {
+        1.0
+    }
+}
+
+#[tokio::test]
+async fn a_frozen_redis_is_given_up_on_after_the_timeout_and_then_skipped() {
+    rate("BRL".into()).await;
+    let pid = FROZEN.pause();
+    let mut slowest = Duration::ZERO;
+    let start_all = Instant::now();
+    for _ in 0..20 {
+        let start = Instant::now();
+        assert_eq!(rate("BRL".into()).await, 5.5);
+        slowest = slowest.max(start.elapsed());
+    }
+    FROZEN.resume(&pid);
+    assert!(slowest < BOUNDED, "slowest call {slowest:?}");
+    // Three timeouts open the breaker: the other calls do not wait at all. Twenty timeouts
+    // would take a second.
+    assert!(
+        start_all.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        start_all.elapsed()
+    );
+    assert_eq!(RATE_RUNS.load(Ordering::SeqCst), 21);
+    until_cached(&RATE_RUNS, || rate("USD".into())).await;
+}
+
+static REFUSED_STORE: LazyLock<RedisStore> = LazyLock::new(|| {
+    // A port nothing listens on: connections are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    RedisStore::new(&format!("redis://127.0.0.1:{port}/")).unwrap()
+});
+static GREETING_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = REFUSED_STORE, name = "greeting")]
+async fn greeting(name: &str) -> String {
+    GREETING_RUNS.fetch_add(1, Ordering::SeqCst);
+    format!("hello {name}")
+}
+
+#[tokio::test]
+async fn a_redis_that_refuses_connections_is_never_an_error() {
+    for _ in 0..5 {
+        assert_eq!(greeting("ana").await, "hello ana");
+    }
+    assert_eq!(GREETING_RUNS.load(Ordering::SeqCst), 5);
+    assert_eq!(errors("greeting"), 5);
+}
+
+static CLOSED: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+static CLOSED_STORE: LazyLock<RedisStore> = LazyLock::new(|| {
+    RedisStore::builder(&CLOSED.url())
+        .prefix("closed")
+        .fail_closed()
+        .build()
+        .unwrap()
+});
+
+#[derive(Debug)]
+enum AppError {
+    Cache(cached_core::Error),
+}
+
+impl From<cached_core::Error> for AppError {
+    fn from(error: cached_core::Error) -> Self {
+        AppError::Cache(error)
+    }
+}
+
+static BALANCE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = CLOSED_STORE)]
+async fn balance(account: u32) -> Result<u64, AppError> {
+    BALANCE_RUNS.fetch_add(1, Ordering::SeqCst);
+    Ok(u64::from(account) * 100)
+}
+
+static LABEL_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = CLOSED_STORE)]
+async fn label(account: u32) -> String {
+    LABEL_RUNS.fetch_add(1, Ordering::SeqCst);
+    format!("account {account}")
+}
+
+#[tokio::test]
+async fn a_fail_closed_store_returns_the_error_where_the_function_can() {
+    assert_eq!(balance(1).await.unwrap(), 100);
+    CLOSED.kill();
+    match balance(1).await {
+        Err(AppError::Cache(error)) => assert!(!error.to_string().is_empty()),
+        other => panic!("expected the store's error, got {other:?}"),
+    }
+    assert_eq!(
+        BALANCE_RUNS.load(Ordering::SeqCst),
+        1,
+        "the body did not run"
+    );
+    // A function whose return type cannot carry the error computes.
+    assert_eq!(label(2).await, "account 2");
+    assert_eq!(LABEL_RUNS.load(Ordering::SeqCst), 1);
+    // The explicit API returns the error in either mode.
+    assert!(CLOSED_STORE.get::<u64>("x").await.is_err());
+    assert!(CLOSED_STORE.set("x", &1u64, None).await.is_err());
+    let computed = CLOSED_STORE
+        .get_or_set_with("x", None, || async { 1u64 })
+        .await;
+    assert!(computed.is_err(), "fail-closed: the error, not the value");
+    assert!(KILLED_STORE.is_fail_open() && !CLOSED_STORE.is_fail_open());
+}

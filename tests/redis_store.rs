@@ -1,0 +1,381 @@
+//! `RedisStore` against a real `redis-server` of the test's own: two "servers" (two stores on
+//! one Redis) share entries, invalidations and puts; TTLs, corrupted and retyped values; the
+//! explicit API; single-flight.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use cached_core::{cache, cache_put, entries, entry, invalidates, RedisStore};
+use serde::{Deserialize, Serialize};
+use support::redis_server::RedisServer;
+
+static SERVER: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+
+// Two stores on one Redis: what two processes behind a load balancer see.
+static A: LazyLock<RedisStore> = LazyLock::new(|| {
+    RedisStore::builder(&SERVER.url())
+        .prefix("t")
+        .build()
+        .unwrap()
+});
+static B: LazyLock<RedisStore> = LazyLock::new(|| {
+    RedisStore::builder(&SERVER.url())
+        .prefix("t")
+        .build()
+        .unwrap()
+});
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Profile {
+    id: u64,
+    name: String,
+    team: u32,
+}
+
+static PROFILE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+fn load(id: u64) -> Profile {
+    PROFILE_RUNS.fetch_add(1, Ordering::SeqCst);
+    Profile {
+        id,
+        name: format!("user {id}"),
+        team: (id % 3) as u32,
+    }
+}
+
+// The same cache, as built into two processes.
+#[cache(store = A, name = "profile", ttl = 60)]
+async fn profile_a(id: u64) -> Result<Profile, String> {
+    Ok(load(id))
+}
+
+#[cache(store = B, name = "profile", ttl = 60)]
+async fn profile_b(id: u64) -> Result<Profile, String> {
+    Ok(load(id))
+}
+
+fn runs() -> usize {
+    PROFILE_RUNS.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn a_value_computed_by_one_process_is_a_hit_in_the_other() {
+    let before = runs();
+    assert_eq!(profile_a(1).await.unwrap().name, "user 1");
+    assert_eq!(runs(), before + 1);
+    assert_eq!(profile_b(1).await.unwrap().name, "user 1");
+    assert_eq!(profile_a(1).await.unwrap().name, "user 1");
+    assert_eq!(runs(), before + 1, "both later calls are hits");
+    // The key is readable: prefix, cache name, key.
+    let keys = SERVER.keys("t:profile:*");
+    assert!(
+        keys.contains(&"t:profile:%00%00%00%00%00%00%00%01".to_owned()),
+        "{keys:?}"
+    );
+    assert!(keys.contains(&"t:profile:%gen".to_owned()), "{keys:?}");
+}
+
+#[invalidates(profile_a(id))]
+async fn rename(id: u64) -> Result<(), String> {
+    Ok(())
+}
+
+#[invalidates(profile_a)]
+async fn rename_all() -> Result<(), String> {
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_entry_invalidated_by_one_process_is_gone_for_the_other() {
+    profile_a(2).await.unwrap();
+    profile_a(3).await.unwrap();
+    let before = runs();
+    rename(2).await.unwrap();
+    profile_b(2).await.unwrap();
+    assert_eq!(runs(), before + 1, "2 is computed again");
+    profile_b(3).await.unwrap();
+    assert_eq!(runs(), before + 1, "3 is still cached");
+    assert!(entry!(profile_b(3)).invalidate().await);
+    assert!(!entry!(profile_b(3)).invalidate().await, "already gone");
+    assert_eq!(entry!(profile_a(3)).peek().await, None);
+}
+
+#[tokio::test]
+async fn a_whole_function_invalidated_by_one_process_is_gone_for_the_other() {
+    for id in 10..20 {
+        profile_a(id).await.unwrap();
+    }
+    let before = runs();
+    rename_all().await.unwrap();
+    for id in 10..20 {
+        profile_b(id).await.unwrap();
+    }
+    assert_eq!(runs(), before + 10, "every entry is computed again");
+    for id in 10..20 {
+        profile_b(id).await.unwrap();
+    }
+    assert_eq!(runs(), before + 10, "and cached again");
+    entries!(profile_b).invalidate().await;
+    assert_eq!(entry!(profile_a(10)).peek().await, None);
+}
+
+static TEAM_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = A, name = "member", tags = [format!("team:{team}")])]
+async fn member_a(team: u32, id: u64) -> String {
+    TEAM_RUNS.fetch_add(1, Ordering::SeqCst);
+    format!("member {id} of team {team}")
+}
+
+#[cache(store = B, name = "member", tags = [format!("team:{team}")])]
+async fn member_b(team: u32, id: u64) -> String {
+    TEAM_RUNS.fetch_add(1, Ordering::SeqCst);
+    format!("member {id} of team {team}")
+}
+
+#[invalidates(tag = format!("team:{team}"))]
+async fn reorganize(team: u32) -> Result<(), String> {
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_tag_invalidated_by_one_process_is_gone_for_the_other() {
+    for id in 0..5 {
+        member_a(7, id).await;
+        member_a(8, id).await;
+    }
+    let before = TEAM_RUNS.load(Ordering::SeqCst);
+    for id in 0..5 {
+        member_b(7, id).await;
+    }
+    assert_eq!(
+        TEAM_RUNS.load(Ordering::SeqCst),
+        before,
+        "tagged entries hit"
+    );
+    reorganize(7).await.unwrap();
+    for id in 0..5 {
+        member_b(7, id).await;
+        member_b(8, id).await;
+    }
+    assert_eq!(TEAM_RUNS.load(Ordering::SeqCst), before + 5, "team 7 only");
+    A.invalidate_tag("team:8").await.unwrap();
+    member_b(8, 0).await;
+    assert_eq!(TEAM_RUNS.load(Ordering::SeqCst), before + 6);
+}
+
+#[cache_put(profile_a(profile.id) = profile.clone())]
+async fn save(profile: &Profile) -> Result<(), String> {
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_value_put_by_one_process_is_read_by_the_other() {
+    let before = runs();
+    let new = Profile {
+        id: 30,
+        name: "Ada".into(),
+        team: 1,
+    };
+    save(&new).await.unwrap();
+    assert_eq!(profile_b(30).await.unwrap(), new);
+    assert_eq!(runs(), before, "the put value is a hit");
+    entry!(profile_b(30)).put(load(30)).await;
+    assert_eq!(profile_a(30).await.unwrap().name, "user 30");
+}
+
+static SHORT_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = A, ttl = Duration::from_millis(300))]
+async fn short_lived(id: u32) -> u32 {
+    SHORT_RUNS.fetch_add(1, Ordering::SeqCst);
+    id
+}
+
+#[tokio::test]
+async fn redis_expires_entries_after_their_ttl() {
+    short_lived(1).await;
+    short_lived(1).await;
+    assert_eq!(SHORT_RUNS.load(Ordering::SeqCst), 1);
+    let key = SERVER
+        .keys("t:*short_lived:%00*")
+        .pop()
+        .expect("the entry's key");
+    let ttl: i64 = SERVER.cli(&["PTTL", &key]).unwrap().trim().parse().unwrap();
+    assert!(ttl > 0 && ttl <= 300, "Redis holds the TTL: {ttl} ms");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(SERVER.cli(&["EXISTS", &key]).unwrap().trim(), "0");
+    short_lived(1).await;
+    assert_eq!(SHORT_RUNS.load(Ordering::SeqCst), 2);
+}
+
+static PAGE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = A, name = "page")]
+async fn page(path: String) -> String {
+    PAGE_RUNS.fetch_add(1, Ordering::SeqCst);
+    format!("<html>{path}</html>")
+}
+
+#[tokio::test]
+async fn a_value_corrupted_by_hand_is_a_miss_then_overwritten() {
+    page("/home".into()).await;
+    let key = SERVER.keys("t:page:*/home").pop().expect("the page's key");
+    assert!(key.ends_with("/home"), "{key}");
+    assert_eq!(SERVER.cli(&["SET", &key, "garbage"]).unwrap().trim(), "OK");
+    let misses = cached_core::stats()
+        .into_iter()
+        .find(|s| s.name == "page")
+        .unwrap()
+        .misses;
+    assert_eq!(page("/home".into()).await, "<html>/home</html>");
+    assert_eq!(
+        PAGE_RUNS.load(Ordering::SeqCst),
+        2,
+        "the corrupted value is a miss"
+    );
+    let stats = cached_core::stats()
+        .into_iter()
+        .find(|s| s.name == "page")
+        .unwrap();
+    assert_eq!(stats.misses, misses + 1, "counted as a miss");
+    assert_ne!(
+        SERVER.cli(&["GET", &key]).unwrap().trim(),
+        "garbage",
+        "overwritten"
+    );
+    page("/home".into()).await;
+    assert_eq!(PAGE_RUNS.load(Ordering::SeqCst), 2, "then a hit");
+}
+
+mod v1 {
+    #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    pub struct Article {
+        pub title: String,
+    }
+}
+
+mod v2 {
+    #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    pub struct Article {
+        pub title: String,
+        pub words: u32,
+    }
+}
+
+static ARTICLE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+// One cache, before and after a deploy that changed its value type.
+#[cache(store = A, name = "article")]
+async fn article_before(id: u32) -> v1::Article {
+    ARTICLE_RUNS.fetch_add(1, Ordering::SeqCst);
+    v1::Article {
+        title: format!("#{id}"),
+    }
+}
+
+#[cache(store = B, name = "article")]
+async fn article_after(id: u32) -> v2::Article {
+    ARTICLE_RUNS.fetch_add(1, Ordering::SeqCst);
+    v2::Article {
+        title: format!("#{id}"),
+        words: 900,
+    }
+}
+
+#[tokio::test]
+async fn a_value_of_the_type_before_a_deploy_is_a_miss() {
+    article_before(1).await;
+    assert_eq!(article_after(1).await.words, 900);
+    assert_eq!(
+        ARTICLE_RUNS.load(Ordering::SeqCst),
+        2,
+        "the old value is a miss"
+    );
+    article_after(1).await;
+    assert_eq!(
+        ARTICLE_RUNS.load(Ordering::SeqCst),
+        2,
+        "the new one is a hit"
+    );
+}
+
+#[tokio::test]
+async fn the_explicit_api_shares_values_between_processes() {
+    A.set(("sidebar", 1), &"<nav>".to_owned(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        B.get::<String>(("sidebar", 1)).await.unwrap().as_deref(),
+        Some("<nav>")
+    );
+    assert_eq!(
+        B.get::<u64>(("sidebar", 1)).await.unwrap(),
+        None,
+        "another type: a miss"
+    );
+    assert_eq!(B.get::<String>(("sidebar", 2)).await.unwrap(), None);
+    assert!(B.delete(("sidebar", 1)).await.unwrap());
+    assert!(!A.delete(("sidebar", 1)).await.unwrap());
+    assert_eq!(A.get::<String>(("sidebar", 1)).await.unwrap(), None);
+
+    let computed = AtomicUsize::new(0);
+    let compute = || async {
+        computed.fetch_add(1, Ordering::SeqCst);
+        vec![1u8, 2, 3]
+    };
+    let ttl = Some(Duration::from_secs(60));
+    assert_eq!(
+        A.get_or_set_with("list", ttl, compute).await.unwrap(),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        B.get_or_set_with("list", ttl, compute).await.unwrap(),
+        [1, 2, 3]
+    );
+    assert_eq!(computed.load(Ordering::SeqCst), 1);
+    let keys = SERVER.keys("t:store:*");
+    assert_eq!(
+        keys,
+        ["t:store:%04list"],
+        "the explicit API's keys, readable"
+    );
+    assert!(cached_core::stats()
+        .iter()
+        .any(|s| s.name == "store" && s.hits >= 1));
+}
+
+static SLOW_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = A)]
+async fn slow(id: u32) -> u32 {
+    SLOW_RUNS.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    id * 2
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_in_one_process_compute_once() {
+    let calls: Vec<_> = (0..16).map(|_| tokio::spawn(slow(5))).collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 10);
+    }
+    assert_eq!(SLOW_RUNS.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn remote_caches_report_hits_misses_and_hit_time() {
+    profile_a(40).await.unwrap();
+    profile_a(40).await.unwrap();
+    let stats = cached_core::stats()
+        .into_iter()
+        .filter(|s| s.name == "profile")
+        .collect::<Vec<_>>();
+    assert_eq!(stats.len(), 1, "one row for the two functions of one name");
+    assert!(stats[0].hits >= 1 && stats[0].misses >= 1, "{:?}", stats[0]);
+    assert!(stats[0].hit_time_mean.is_some_and(|t| t > Duration::ZERO));
+    assert_eq!(stats[0].len, None, "Redis does not tell per cache");
+}

@@ -1,0 +1,165 @@
+//! A `redis-server` of the test's own: started from `PATH` on a free port of 127.0.0.1, never
+//! the one on 6379, and stopped when the test process ends (a watchdog shell polls the test
+//! process and stops the server after it).
+
+#![allow(dead_code)] // each test file uses part of it
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct RedisServer {
+    pub port: u16,
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port on 127.0.0.1");
+    let port = listener.local_addr().expect("its address").port();
+    assert_ne!(port, 6379, "never the shared Redis port");
+    port
+}
+
+impl RedisServer {
+    /// A new server on a free port.
+    pub fn start() -> Self {
+        let server = RedisServer { port: free_port() };
+        server.launch();
+        server
+    }
+
+    fn launch(&self) {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            panic!(
+                "redis-server is not on PATH: the Redis tests start their own server. \
+                 Install it (Debian: apt-get install redis-server) and run the tests again."
+            );
+        }
+        let script = r#"
+            redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no \
+                --logfile "" --loglevel warning &
+            server=$!
+            while kill -0 "$2" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.2; done
+            kill -9 "$server" 2>/dev/null
+        "#;
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("redis-watchdog")
+            .arg(self.port.to_string())
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sh");
+        self.wait_until(true);
+    }
+
+    /// Waits until the server answers (or no longer does).
+    fn wait_until(&self, up: bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let answers = self.cli(&["PING"]).is_some_and(|out| out.trim() == "PONG");
+            if answers == up {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "redis-server on port {} did not {}",
+            self.port,
+            if up { "start" } else { "stop" }
+        );
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// `redis-cli` against this server; its output, if it ran.
+    pub fn cli(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Binary-safe `redis-cli` output (`--no-raw` quoting off): the raw bytes of a reply.
+    pub fn cli_raw(&self, args: &[&str]) -> Vec<u8> {
+        Command::new("redis-cli")
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("--raw")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli")
+            .stdout
+    }
+
+    fn pid(&self) -> String {
+        let info = self.cli(&["INFO", "server"]).expect("INFO");
+        info.lines()
+            .find_map(|line| line.strip_prefix("process_id:"))
+            .expect("process_id")
+            .trim()
+            .to_owned()
+    }
+
+    /// Kills the server, as a crash would.
+    pub fn kill(&self) {
+        let pid = self.pid();
+        Command::new("kill")
+            .arg("-9")
+            .arg(&pid)
+            .status()
+            .expect("kill");
+        self.wait_until(false);
+    }
+
+    /// Starts the server again on the same port, empty.
+    pub fn restart(&self) {
+        self.launch();
+    }
+
+    /// Freezes the server (it accepts connections, and answers nothing) until `resume`.
+    pub fn pause(&self) -> String {
+        let pid = self.pid();
+        Command::new("kill")
+            .arg("-STOP")
+            .arg(&pid)
+            .status()
+            .expect("kill -STOP");
+        pid
+    }
+
+    pub fn resume(&self, pid: &str) {
+        Command::new("kill")
+            .arg("-CONT")
+            .arg(pid)
+            .status()
+            .expect("kill -CONT");
+    }
+
+    /// The keys matching `pattern`, for assertions on names.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .cli(&["--scan", "--pattern", pattern])
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        keys.sort();
+        keys
+    }
+}
