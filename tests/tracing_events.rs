@@ -1,9 +1,13 @@
-//! Each miss emits a `tracing` debug event with the cache's name and the compute time.
+//! Each miss emits a `tracing` debug event with the cache's name and the compute time; a
+//! failing remote store, a warning, at most every few seconds.
+
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cached_core::cache;
+use cached_core::{cache, RedisStore};
+use support::redis_server::RedisServer;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -75,4 +79,45 @@ fn a_miss_emits_a_debug_event_with_the_cache_and_the_compute_time() {
         .map(|(_, v)| v.clone())
         .expect("a `took` field");
     assert!(took.ends_with("ms"), "compute time {took}");
+}
+
+static SERVER: std::sync::LazyLock<RedisServer> = std::sync::LazyLock::new(RedisServer::start);
+static REDIS: std::sync::LazyLock<RedisStore> =
+    std::sync::LazyLock::new(|| RedisStore::new(&SERVER.url()).unwrap());
+
+#[cache(store = REDIS, name = "traced-remote")]
+async fn traced_remote(x: u32) -> u32 {
+    x
+}
+
+#[test]
+fn a_failing_remote_store_emits_one_warning_for_many_failures() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let captured = Captured::default();
+    tracing::subscriber::with_default(captured.clone(), || {
+        runtime.block_on(async {
+            traced_remote(1).await;
+            SERVER.kill();
+            for _ in 0..10 {
+                assert_eq!(traced_remote(1).await, 1);
+            }
+        })
+    });
+    let events = captured.0.lock().unwrap().clone();
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|(level, _)| *level == Level::WARN)
+        .collect();
+    assert_eq!(warnings.len(), 1, "rate-limited: {events:?}");
+    let fields = &warnings[0].1;
+    assert!(
+        fields
+            .iter()
+            .any(|(k, v)| k == "store" && v.contains(&SERVER.port.to_string())),
+        "{fields:?}"
+    );
+    assert!(fields.iter().any(|(k, _)| k == "error"), "{fields:?}");
 }

@@ -150,24 +150,28 @@ impl Link {
         if !self.breaker.allow() {
             return Err(self.failed(Error::unavailable()));
         }
-        let attempt = async {
-            let connection = self.connection().await?;
-            operation(connection).await.map_err(Error::remote)
+        // Connecting is bounded here; a command, by the connection's own response timeout
+        // (cheaper than a timer per command under load).
+        let outcome = match tokio::time::timeout(self.timeout, self.connection()).await {
+            Ok(Ok(connection)) => operation(connection).await.map_err(|error| {
+                if error.is_timeout() {
+                    Error::timeout(self.timeout)
+                } else {
+                    Error::remote(error)
+                }
+            }),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(Error::timeout(self.timeout)),
         };
-        match tokio::time::timeout(self.timeout, attempt).await {
-            Ok(Ok(value)) => {
+        match outcome {
+            Ok(value) => {
                 self.breaker.succeeded();
                 Ok(value)
             }
-            Ok(Err(error)) => {
+            Err(error) => {
                 self.drop_connection();
                 self.breaker.failed();
                 Err(self.failed(error))
-            }
-            Err(_) => {
-                self.drop_connection();
-                self.breaker.failed();
-                Err(self.failed(Error::timeout(self.timeout)))
             }
         }
     }
