@@ -26,7 +26,7 @@ impl Server {
             .and_then(|listener| listener.local_addr())
             .map(|address| address.port())
             .unwrap_or_else(|error| panic!("no free port: {error}"));
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
@@ -38,6 +38,8 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("redis-server did not start");
     }
 }

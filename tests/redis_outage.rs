@@ -200,3 +200,51 @@ async fn a_fail_closed_store_returns_the_error_where_the_function_can() {
     assert!(computed.is_err(), "fail-closed: the error, not the value");
     assert!(KILLED_STORE.is_fail_open() && !CLOSED_STORE.is_fail_open());
 }
+
+static TLS_DIR: LazyLock<std::path::PathBuf> = LazyLock::new(|| {
+    let dir = std::env::temp_dir().join(format!("cached-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output()
+        .expect("openssl, to make the test server's certificate");
+    assert!(made.status.success(), "{made:?}");
+    dir
+});
+static TLS: LazyLock<RedisServer> = LazyLock::new(|| RedisServer::start_tls(&TLS_DIR));
+static TLS_STORE: LazyLock<RedisStore> = LazyLock::new(|| {
+    // `#insecure`: the test's certificate is self-signed.
+    let url = format!("rediss://127.0.0.1:{}/#insecure", TLS.port);
+    RedisStore::builder(&url).fail_closed().build().unwrap()
+});
+static SECRET_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = TLS_STORE, name = "secret_tls")]
+async fn secret(id: u32) -> Result<String, cached_core::Error> {
+    SECRET_RUNS.fetch_add(1, Ordering::SeqCst);
+    Ok(format!("secret {id}"))
+}
+
+#[tokio::test]
+async fn rediss_urls_reach_redis_over_tls() {
+    assert_eq!(secret(1).await.unwrap(), "secret 1");
+    assert_eq!(secret(1).await.unwrap(), "secret 1");
+    assert_eq!(
+        SECRET_RUNS.load(Ordering::SeqCst),
+        1,
+        "the second call is a hit, over TLS"
+    );
+    assert_eq!(errors("secret_tls"), 0);
+}
