@@ -29,33 +29,24 @@ impl RedisServer {
 
     /// A new server that speaks TLS only, with the certificate and key in `dir` (`cert.pem`,
     /// `key.pem`); `cli` does not reach it.
-    // The watchdog outlives the test process on purpose (to stop the server after it).
-    #[allow(clippy::zombie_processes)]
     pub fn start_tls(dir: &std::path::Path) -> Self {
         let server = RedisServer { port: free_port() };
-        let cert = dir.join("cert.pem");
-        let key = dir.join("key.pem");
-        let script = r#"
-            redis-server --port 0 --tls-port "$1" --bind 127.0.0.1 --save "" --appendonly no \
-                --tls-cert-file "$3" --tls-key-file "$4" --tls-ca-cert-file "$3" \
-                --tls-auth-clients no --logfile "" --loglevel warning &
-            server=$!
-            while kill -0 "$2" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.2; done
-            kill -9 "$server" 2>/dev/null
-        "#;
-        Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg("redis-watchdog")
-            .arg(server.port.to_string())
-            .arg(std::process::id().to_string())
-            .arg(&cert)
-            .arg(&key)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sh");
+        let cert = dir.join("cert.pem").display().to_string();
+        let key = dir.join("key.pem").display().to_string();
+        server.watched(&[
+            "--port",
+            "0",
+            "--tls-port",
+            &server.port.to_string(),
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-ca-cert-file",
+            &cert,
+            "--tls-auth-clients",
+            "no",
+        ]);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err() {
             assert!(
@@ -67,8 +58,11 @@ impl RedisServer {
         server
     }
 
-    #[allow(clippy::zombie_processes)] // as in `start_tls`
-    fn launch(&self) {
+    /// Starts `redis-server` with `args` (and settings of the tests' own) under a watchdog
+    /// shell, which stops it after the test process ends.
+    // The watchdog outlives the test process on purpose.
+    #[allow(clippy::zombie_processes)]
+    fn watched(&self, args: &[&str]) {
         if Command::new("redis-server")
             .arg("--version")
             .output()
@@ -80,23 +74,30 @@ impl RedisServer {
             );
         }
         let script = r#"
-            redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no \
-                --logfile "" --loglevel warning &
+            test_process=$1; shift
+            redis-server --bind 127.0.0.1 --save "" --appendonly no --logfile "" \
+                --loglevel warning "$@" &
             server=$!
-            while kill -0 "$2" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.2; done
+            while kill -0 "$test_process" 2>/dev/null && kill -0 "$server" 2>/dev/null; do
+                sleep 0.2
+            done
             kill -9 "$server" 2>/dev/null
         "#;
         Command::new("sh")
             .arg("-c")
             .arg(script)
             .arg("redis-watchdog")
-            .arg(self.port.to_string())
             .arg(std::process::id().to_string())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("sh");
+    }
+
+    fn launch(&self) {
+        self.watched(&["--port", &self.port.to_string()]);
         self.wait_until(true);
     }
 
