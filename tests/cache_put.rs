@@ -111,3 +111,22 @@ async fn handles_reach_method_caches_from_plain_code() {
     assert_eq!(entries!(Shop::label).invalidate(), 2);
     assert_eq!(entry!(Shop::label(&shop, 2)).peek(), None);
 }
+
+#[cache(tags = [format!("shelf:{shelf}")])]
+fn book(shelf: u32, id: u32) -> String {
+    format!("book {id} on shelf {shelf}")
+}
+
+#[test]
+fn a_put_entry_carries_the_function_tags() {
+    entry!(book(1, 2)).put("put by hand".into());
+    assert_eq!(entry!(book(1, 2)).peek().as_deref(), Some("put by hand"));
+    cached_core::invalidate_tag("shelf:2");
+    assert!(entry!(book(1, 2)).peek().is_some(), "another shelf's tag");
+    cached_core::invalidate_tag("shelf:1");
+    assert_eq!(
+        entry!(book(1, 2)).peek(),
+        None,
+        "the put entry has the shelf's tag"
+    );
+}

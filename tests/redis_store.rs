@@ -4,8 +4,9 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use cached_core::{cache, cache_put, entries, entry, invalidates, RedisStore};
@@ -35,10 +36,11 @@ struct Profile {
     team: u32,
 }
 
-static PROFILE_RUNS: AtomicUsize = AtomicUsize::new(0);
+/// Runs of the body per id: the tests run at once, each with ids of its own.
+static PROFILE_RUNS: Mutex<BTreeMap<u64, usize>> = Mutex::new(BTreeMap::new());
 
 fn load(id: u64) -> Profile {
-    PROFILE_RUNS.fetch_add(1, Ordering::SeqCst);
+    *PROFILE_RUNS.lock().unwrap().entry(id).or_default() += 1;
     Profile {
         id,
         name: format!("user {id}"),
@@ -57,18 +59,24 @@ async fn profile_b(id: u64) -> Result<Profile, String> {
     Ok(load(id))
 }
 
-fn runs() -> usize {
-    PROFILE_RUNS.load(Ordering::SeqCst)
+/// Runs of the body for the ids in `ids`.
+fn runs(ids: impl std::ops::RangeBounds<u64>) -> usize {
+    PROFILE_RUNS
+        .lock()
+        .unwrap()
+        .range(ids)
+        .map(|(_, n)| n)
+        .sum()
 }
 
 #[tokio::test]
 async fn a_value_computed_by_one_process_is_a_hit_in_the_other() {
-    let before = runs();
+    let before = runs(1..=1);
     assert_eq!(profile_a(1).await.unwrap().name, "user 1");
-    assert_eq!(runs(), before + 1);
+    assert_eq!(runs(1..=1), before + 1);
     assert_eq!(profile_b(1).await.unwrap().name, "user 1");
     assert_eq!(profile_a(1).await.unwrap().name, "user 1");
-    assert_eq!(runs(), before + 1, "both later calls are hits");
+    assert_eq!(runs(1..=1), before + 1, "both later calls are hits");
     // The key is readable: prefix, cache name, key.
     let keys = SERVER.keys("t:profile:*");
     assert!(
@@ -83,56 +91,77 @@ async fn rename(id: u64) -> Result<(), String> {
     Ok(())
 }
 
-#[invalidates(profile_a)]
-async fn rename_all() -> Result<(), String> {
-    Ok(())
-}
-
 #[tokio::test]
 async fn one_entry_invalidated_by_one_process_is_gone_for_the_other() {
     profile_a(2).await.unwrap();
     profile_a(3).await.unwrap();
-    let before = runs();
+    let before = runs(2..=3);
     rename(2).await.unwrap();
     profile_b(2).await.unwrap();
-    assert_eq!(runs(), before + 1, "2 is computed again");
+    assert_eq!(runs(2..=3), before + 1, "2 is computed again");
     profile_b(3).await.unwrap();
-    assert_eq!(runs(), before + 1, "3 is still cached");
+    assert_eq!(runs(2..=3), before + 1, "3 is still cached");
     assert!(entry!(profile_b(3)).invalidate().await);
     assert!(!entry!(profile_b(3)).invalidate().await, "already gone");
     assert_eq!(entry!(profile_a(3)).peek().await, None);
 }
 
+static CATALOG_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+// A cache of its own: invalidating all of it must not disturb the other tests.
+#[cache(store = A, name = "catalog", ttl = 60)]
+async fn catalog_a(id: u64) -> Vec<u64> {
+    CATALOG_RUNS.fetch_add(1, Ordering::SeqCst);
+    vec![id; 3]
+}
+
+#[cache(store = B, name = "catalog", ttl = 60)]
+async fn catalog_b(id: u64) -> Vec<u64> {
+    CATALOG_RUNS.fetch_add(1, Ordering::SeqCst);
+    vec![id; 3]
+}
+
+#[invalidates(catalog_a)]
+async fn restock() -> Result<(), String> {
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_whole_function_invalidated_by_one_process_is_gone_for_the_other() {
+    let runs = || CATALOG_RUNS.load(Ordering::SeqCst);
     for id in 10..20 {
-        profile_a(id).await.unwrap();
+        catalog_a(id).await;
     }
     let before = runs();
-    rename_all().await.unwrap();
+    restock().await.unwrap();
     for id in 10..20 {
-        profile_b(id).await.unwrap();
+        catalog_b(id).await;
     }
     assert_eq!(runs(), before + 10, "every entry is computed again");
     for id in 10..20 {
-        profile_b(id).await.unwrap();
+        catalog_b(id).await;
     }
     assert_eq!(runs(), before + 10, "and cached again");
-    entries!(profile_b).invalidate().await;
-    assert_eq!(entry!(profile_a(10)).peek().await, None);
+    entries!(catalog_b).invalidate().await;
+    assert_eq!(entry!(catalog_a(10)).peek().await, None);
 }
 
-static TEAM_RUNS: AtomicUsize = AtomicUsize::new(0);
+/// Runs of the body per team.
+static TEAM_RUNS: Mutex<BTreeMap<u32, usize>> = Mutex::new(BTreeMap::new());
+
+fn team_runs(teams: impl std::ops::RangeBounds<u32>) -> usize {
+    TEAM_RUNS.lock().unwrap().range(teams).map(|(_, n)| n).sum()
+}
 
 #[cache(store = A, name = "member", tags = [format!("team:{team}")])]
 async fn member_a(team: u32, id: u64) -> String {
-    TEAM_RUNS.fetch_add(1, Ordering::SeqCst);
+    *TEAM_RUNS.lock().unwrap().entry(team).or_default() += 1;
     format!("member {id} of team {team}")
 }
 
 #[cache(store = B, name = "member", tags = [format!("team:{team}")])]
 async fn member_b(team: u32, id: u64) -> String {
-    TEAM_RUNS.fetch_add(1, Ordering::SeqCst);
+    *TEAM_RUNS.lock().unwrap().entry(team).or_default() += 1;
     format!("member {id} of team {team}")
 }
 
@@ -147,24 +176,20 @@ async fn a_tag_invalidated_by_one_process_is_gone_for_the_other() {
         member_a(7, id).await;
         member_a(8, id).await;
     }
-    let before = TEAM_RUNS.load(Ordering::SeqCst);
+    let before = team_runs(7..=8);
     for id in 0..5 {
         member_b(7, id).await;
     }
-    assert_eq!(
-        TEAM_RUNS.load(Ordering::SeqCst),
-        before,
-        "tagged entries hit"
-    );
+    assert_eq!(team_runs(7..=8), before, "tagged entries hit");
     reorganize(7).await.unwrap();
     for id in 0..5 {
         member_b(7, id).await;
         member_b(8, id).await;
     }
-    assert_eq!(TEAM_RUNS.load(Ordering::SeqCst), before + 5, "team 7 only");
+    assert_eq!(team_runs(7..=8), before + 5, "team 7 only");
     A.invalidate_tag("team:8").await.unwrap();
     member_b(8, 0).await;
-    assert_eq!(TEAM_RUNS.load(Ordering::SeqCst), before + 6);
+    assert_eq!(team_runs(7..=8), before + 6);
 }
 
 #[cache_put(profile_a(profile.id) = profile.clone())]
@@ -174,7 +199,7 @@ async fn save(profile: &Profile) -> Result<(), String> {
 
 #[tokio::test]
 async fn a_value_put_by_one_process_is_read_by_the_other() {
-    let before = runs();
+    let before = runs(30..=30);
     let new = Profile {
         id: 30,
         name: "Ada".into(),
@@ -182,7 +207,7 @@ async fn a_value_put_by_one_process_is_read_by_the_other() {
     };
     save(&new).await.unwrap();
     assert_eq!(profile_b(30).await.unwrap(), new);
-    assert_eq!(runs(), before, "the put value is a hit");
+    assert_eq!(runs(30..=30), before, "the put value is a hit");
     entry!(profile_b(30)).put(load(30)).await;
     assert_eq!(profile_a(30).await.unwrap().name, "user 30");
 }
@@ -378,4 +403,63 @@ async fn remote_caches_report_hits_misses_and_hit_time() {
     assert!(stats[0].hits >= 1 && stats[0].misses >= 1, "{:?}", stats[0]);
     assert!(stats[0].hit_time_mean.is_some_and(|t| t > Duration::ZERO));
     assert_eq!(stats[0].len, None, "Redis does not tell per cache");
+}
+
+static LOCKED: LazyLock<RedisServer> = LazyLock::new(|| {
+    let server = RedisServer::start();
+    server
+        .cli(&["ACL", "SETUSER", "app", "on", ">s3cret", "~*", "+@all"])
+        .unwrap();
+    server
+        .cli(&["CONFIG", "SET", "requirepass", "admin"])
+        .unwrap();
+    server
+});
+static LOCKED_STORE: LazyLock<RedisStore> = LazyLock::new(|| {
+    // A user, a password and database 3, from the URL alone.
+    let url = format!("redis://app:s3cret@127.0.0.1:{}/3", LOCKED.port);
+    RedisStore::builder(&url)
+        .timeout(Duration::from_secs(2))
+        .fail_closed()
+        .build()
+        .unwrap()
+});
+
+#[cache(store = LOCKED_STORE, name = "locked")]
+async fn locked(id: u32) -> Result<u32, cached_core::Error> {
+    Ok(id + 1)
+}
+
+#[tokio::test]
+async fn a_url_with_user_password_and_database_reaches_that_database() {
+    assert_eq!(
+        locked(1).await.unwrap(),
+        2,
+        "fail-closed: an auth error would show"
+    );
+    let keys = LOCKED
+        .cli(&["--user", "app", "--pass", "s3cret", "-n", "3", "--scan"])
+        .unwrap();
+    assert!(
+        keys.lines().any(|key| key.starts_with("cached:locked:")),
+        "{keys}"
+    );
+    let db0 = LOCKED
+        .cli(&["--user", "app", "--pass", "s3cret", "-n", "0", "--scan"])
+        .unwrap();
+    assert_eq!(db0.trim(), "", "nothing in database 0");
+}
+
+#[tokio::test]
+async fn a_put_entry_carries_the_function_tags() {
+    entry!(member_a(4, 1)).put("put by hand".into()).await;
+    let before = team_runs(4..=4);
+    assert_eq!(member_b(4, 1).await, "put by hand");
+    reorganize(4).await.unwrap();
+    assert_eq!(
+        member_b(4, 1).await,
+        "member 1 of team 4",
+        "the tag reached the put entry"
+    );
+    assert_eq!(team_runs(4..=4), before + 1);
 }

@@ -11,6 +11,7 @@ pub use core::option::Option::{self, None, Some};
 pub use core::result::Result;
 pub use core::time::Duration;
 pub use core::{column, concat, file, line, module_path, stringify};
+pub use std::vec;
 
 pub use crate::handle::{AllEntries, Entry};
 pub use crate::key::{CacheKey, KeyEncoder};
@@ -79,6 +80,12 @@ impl TagTarget {
 #[inline]
 pub fn put_returned<V: Clone, E: PutNow<V>>(entry: E, value: &V) {
     entry.put_now(value.clone());
+}
+
+/// A tag's name, for an entry's handle.
+#[inline]
+pub fn tag_name<T: AsRef<str> + ?Sized>(tag: &T) -> std::string::String {
+    tag.as_ref().into()
 }
 
 /// `ttl = <integer literal>`: seconds.

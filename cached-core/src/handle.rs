@@ -14,17 +14,31 @@ pub struct Entry<K: 'static, V: 'static> {
     cache: &'static dyn Handle<K, V>,
     key: K,
     ttl: Option<Duration>,
+    /// The function's tags for this entry, as far as its key parameters tell them.
+    tags: Vec<String>,
 }
 
 impl<K, V> Entry<K, V> {
     #[doc(hidden)]
     #[allow(private_bounds)] // built by generated code only
-    pub fn new(cache: &'static impl Handle<K, V>, key: K, ttl: Option<Duration>) -> Self {
-        Entry { cache, key, ttl }
+    pub fn new(
+        cache: &'static impl Handle<K, V>,
+        key: K,
+        ttl: Option<Duration>,
+        tags: Vec<String>,
+    ) -> Self {
+        Entry {
+            cache,
+            key,
+            ttl,
+            tags,
+        }
     }
 
-    /// Stores `value` as the entry, with the function's TTL, as if the function had returned
-    /// it. A computation of the entry in progress does not overwrite it.
+    /// Stores `value` as the entry, with the function's TTL and tags, as if the function had
+    /// returned it. A computation of the entry in progress does not overwrite it. (A tag whose
+    /// expression uses a parameter that is not part of the key cannot be told here, and is not
+    /// stored with the entry.)
     ///
     /// ```
     /// # use cached_core::{cache, entry};
@@ -36,7 +50,7 @@ impl<K, V> Entry<K, V> {
     /// assert_eq!(greeting("pt"), "olá");
     /// ```
     pub fn put(mut self, value: V) {
-        self.cache.put(&mut self.key, value, self.ttl);
+        self.cache.put(&mut self.key, value, self.ttl, &self.tags);
     }
 
     /// Removes the entry (and keeps a computation of it in progress from storing a value that
@@ -111,7 +125,13 @@ pub(crate) type Pending<'a, T> =
 pub(crate) trait AsyncHandle<V>: Sync {
     fn invalidate(&self, key: crate::store::lru::Key, ttl: Option<Duration>) -> Pending<'_, bool>;
     fn peek(&self, key: crate::store::lru::Key) -> Pending<'_, Option<V>>;
-    fn put(&self, key: crate::store::lru::Key, value: V, ttl: Option<Duration>) -> Pending<'_, ()>;
+    fn put(
+        &self,
+        key: crate::store::lru::Key,
+        value: V,
+        ttl: Option<Duration>,
+        tags: Vec<String>,
+    ) -> Pending<'_, ()>;
 }
 
 /// One entry of an `async fn` cached in a store given by `store =`, such as a
@@ -142,6 +162,7 @@ pub struct StoreEntry<V: 'static> {
     cache: &'static dyn AsyncHandle<V>,
     key: crate::store::lru::Key,
     ttl: Option<Duration>,
+    tags: Vec<String>,
 }
 
 impl<V> StoreEntry<V> {
@@ -151,14 +172,20 @@ impl<V> StoreEntry<V> {
         cache: &'static impl AsyncHandle<V>,
         key: crate::store::lru::Key,
         ttl: Option<Duration>,
+        tags: Vec<String>,
     ) -> Self {
-        StoreEntry { cache, key, ttl }
+        StoreEntry {
+            cache,
+            key,
+            ttl,
+            tags,
+        }
     }
 
-    /// Stores `value` as the entry, with the function's TTL; see [`Entry::put`]. A failure of
+    /// Stores `value` as the entry, with the function's TTL and tags; see [`Entry::put`]. A failure of
     /// the store is counted and logged, and leaves the entry as it was.
     pub async fn put(self, value: V) {
-        self.cache.put(self.key, value, self.ttl).await;
+        self.cache.put(self.key, value, self.ttl, self.tags).await;
     }
 
     /// Removes the entry, everywhere the store is shared; returns whether there was one. A

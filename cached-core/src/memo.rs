@@ -241,7 +241,8 @@ async fn run_async<B: Backend, R, S: Returns<R, Value = B::Value>, F: Future<Out
 pub(crate) trait Handle<K, V>: Sync {
     fn invalidate(&self, key: &mut K) -> bool;
     fn peek(&self, key: &mut K) -> Option<V>;
-    fn put(&self, key: &mut K, value: V, ttl: Option<Duration>);
+    /// Stores `value` with the function's TTL and the entry's tags.
+    fn put(&self, key: &mut K, value: V, ttl: Option<Duration>, tags: &[String]);
 }
 
 impl<B: Backend + Sync> Handle<B::Key, B::Value> for B {
@@ -255,10 +256,13 @@ impl<B: Backend + Sync> Handle<B::Key, B::Value> for B {
         self.shards().peek(key).and_then(B::load)
     }
 
-    fn put(&self, key: &mut B::Key, value: B::Value, ttl: Option<Duration>) {
+    fn put(&self, key: &mut B::Key, value: B::Value, ttl: Option<Duration>, names: &[String]) {
         self.shards().seal(key);
         let mut tags = Tags::default();
         self.begin(&mut tags);
+        for name in names {
+            tags.add(name);
+        }
         let validity = Validity::new(clock::deadline(ttl), tags);
         self.shards().put(key, B::to_stored(&value), validity);
     }
@@ -466,8 +470,14 @@ impl<V: Clone + Send + Sync + 'static> crate::handle::AsyncHandle<V> for SharedC
         Box::pin(std::future::ready(value))
     }
 
-    fn put(&self, mut key: Key, value: V, ttl: Option<Duration>) -> crate::handle::Pending<'_, ()> {
-        Handle::put(self, &mut key, value, ttl);
+    fn put(
+        &self,
+        mut key: Key,
+        value: V,
+        ttl: Option<Duration>,
+        tags: Vec<String>,
+    ) -> crate::handle::Pending<'_, ()> {
+        Handle::put(self, &mut key, value, ttl, &tags);
         Box::pin(std::future::ready(()))
     }
 }

@@ -106,11 +106,17 @@ impl<V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> crate::han
         })
     }
 
-    fn put(&self, key: Key, value: V, ttl: Option<Duration>) -> crate::handle::Pending<'_, ()> {
+    fn put(
+        &self,
+        key: Key,
+        value: V,
+        ttl: Option<Duration>,
+        tags: Vec<String>,
+    ) -> crate::handle::Pending<'_, ()> {
         Box::pin(async move {
             let shared = &self.store.shared;
             let key = self.space.key(key.as_bytes());
-            let generations = self.space.generations(shared, &[]);
+            let generations = self.space.generations(shared, &tags);
             let _ = self
                 .space
                 .put(shared, self.fingerprint, &key, &generations, &value, ttl)

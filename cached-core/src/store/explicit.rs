@@ -120,7 +120,7 @@ impl LruStore {
         value: V,
         ttl: Option<Duration>,
     ) {
-        Handle::put(&Values::new(self), &mut key_of(key), value, ttl);
+        Handle::put(&Values::new(self), &mut key_of(key), value, ttl, &[]);
     }
 
     /// Removes the value stored under `key`; returns whether there was one.

@@ -271,6 +271,28 @@ pub(crate) fn companions(
         let ty = param.ty;
         used.then(|| quote!(#ident: #ty))
     });
+    // The tags the companion can tell from its parameters: those that mention no other
+    // parameter of the function (nor `self`, unless the companion takes it).
+    let all_params: Vec<String> = func
+        .params()
+        .filter_map(|param| param_ident(param.pat).map(ToString::to_string))
+        .collect();
+    let has_self = !receiver.is_empty();
+    let known: Vec<String> = func
+        .params()
+        .filter_map(|param| param_ident(param.pat).map(ToString::to_string))
+        .filter(|name| used.as_ref().is_none_or(|names| names.contains(name)))
+        .collect();
+    let tags = settings.tags.iter().filter(|tag| {
+        let names = mentioned(tag.to_token_stream());
+        names
+            .iter()
+            .all(|name| !all_params.contains(name) || known.contains(name))
+            && (has_self || !names.contains("self"))
+    });
+    // Spanned on each tag: one that is not string-like is reported there.
+    let tags = tags.map(|tag| quote_spanned!(tag.span()=> #p::tag_name(&(#tag))));
+    let tags = quote!(#p::vec![#(#tags),*]);
     let generics = &func.sig.generics;
     let where_clause = &func.sig.generics.where_clause;
     if async_handles(settings, func) {
@@ -283,7 +305,7 @@ pub(crate) fn companions(
             {
                 #lookup
                 #key_init
-                #p::StoreEntry::new(#cache, #key, #ttl)
+                #p::StoreEntry::new(#cache, #key, #ttl, #tags)
             }
 
             #[doc(hidden)]
@@ -302,7 +324,7 @@ pub(crate) fn companions(
         {
             #lookup
             #key_init
-            #p::Entry::new(#cache, #key, #ttl)
+            #p::Entry::new(#cache, #key, #ttl, #tags)
         }
 
         #[doc(hidden)]
