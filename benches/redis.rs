@@ -106,6 +106,16 @@ fn redis_paths(c: &mut Criterion) {
             async move { black_box(connection.get::<_, Vec<u8>>(key).await.ok()) }
         })
     });
+    // What a hit asks Redis for: the value and its function's generation, in one command.
+    group.bench_function("raw MGET of value and generation", |b| {
+        b.to_async(&runtime).iter(|| {
+            let mut connection = connection.clone();
+            async move {
+                let keys = [key, "bench:profile:%gen"];
+                black_box(connection.mget::<_, Vec<Option<Vec<u8>>>>(&keys).await.ok())
+            }
+        })
+    });
     group.bench_function("#[cache(store = REDIS)]", |b| {
         b.to_async(&runtime)
             .iter(|| async { black_box(profile(black_box(7)).await) })

@@ -116,11 +116,13 @@ impl Link {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout));
-        let connection = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(Error::remote)?;
+        // Boxed: connecting is rare, and its future is large.
+        let connection = Box::pin(
+            self.client
+                .get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(Error::remote)?;
         let mut connections = lock(&self.connections);
         // Connections of runtimes that are gone are never found again: keep a few at most.
         if connections.len() >= 8 {

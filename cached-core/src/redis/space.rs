@@ -368,9 +368,10 @@ impl Space {
                 }
                 Joined::Lead(mut lead) => {
                     add(&self.counts.misses, 1);
-                    let dependencies = self
-                        .dependencies(shared, &generations, found.generations)
-                        .await;
+                    // The miss path's round trips are boxed: inline, they would make every
+                    // call's future (a hit's included) several kilobytes to move.
+                    let dependencies =
+                        Box::pin(self.dependencies(shared, &generations, found.generations)).await;
                     let (returned, took) = self.computed(compute).await;
                     let Some((value, keep)) = value_of(&returned) else {
                         tracing::debug!(cache = self.name, ?took, "cache miss: error, not stored");
@@ -381,7 +382,7 @@ impl Space {
                         match envelope::encode(value, fingerprint, &dependencies) {
                             Ok(bytes) => {
                                 let seen = found.held.as_deref();
-                                let _ = self.store(shared, &key, seen, &bytes, ttl).await;
+                                let _ = Box::pin(self.store(shared, &key, seen, &bytes, ttl)).await;
                             }
                             Err(error) => {
                                 self.failed();
