@@ -1,6 +1,6 @@
 //! The Redis path of `#[cache(store = REDIS)]` beside a raw `redis` crate `GET` of the same
 //! bytes on one multiplexed connection, in one run, against a `redis-server` the benchmark
-//! starts on a free port (and stops).
+//! starts on a free port (and stops). Runtime: tokio's current-thread scheduler.
 //!
 //! Run with `cargo bench -p cached-benches --bench redis`; BENCHMARKS.md records the ratios.
 
@@ -83,8 +83,10 @@ async fn profile(id: u64) -> Profile {
 static NEXT: AtomicU64 = AtomicU64::new(1_000_000);
 
 fn redis_paths(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the caller and the connection's I/O task share it, as do both contenders,
+    // so that the timings do not depend on where the scheduler puts each thread (on this
+    // two-vCPU machine, that alone moved a round trip between 60 and 80 us).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap_or_else(|error| panic!("{error}"));

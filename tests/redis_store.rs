@@ -453,6 +453,10 @@ async fn a_url_with_user_password_and_database_reaches_that_database() {
 #[tokio::test]
 async fn a_put_entry_carries_the_function_tags() {
     entry!(member_a(4, 1)).put("put by hand".into()).await;
+    assert_eq!(
+        entry!(member_b(4, 1)).peek().await.as_deref(),
+        Some("put by hand")
+    );
     let before = team_runs(4..=4);
     assert_eq!(member_b(4, 1).await, "put by hand");
     reorganize(4).await.unwrap();

@@ -124,7 +124,8 @@ pub(crate) type Pending<'a, T> =
 /// as [`Handle`], awaited, as a remote store is reached over the network.
 pub(crate) trait AsyncHandle<V>: Sync {
     fn invalidate(&self, key: crate::store::lru::Key, ttl: Option<Duration>) -> Pending<'_, bool>;
-    fn peek(&self, key: crate::store::lru::Key) -> Pending<'_, Option<V>>;
+    /// The entry's value; `tags` are the entry's, which a remote entry's currency depends on.
+    fn peek(&self, key: crate::store::lru::Key, tags: Vec<String>) -> Pending<'_, Option<V>>;
     fn put(
         &self,
         key: crate::store::lru::Key,
@@ -197,7 +198,7 @@ impl<V> StoreEntry<V> {
 
     /// The entry's value, if it is cached and current, without computing it.
     pub async fn peek(self) -> Option<V> {
-        self.cache.peek(self.key).await
+        self.cache.peek(self.key, self.tags).await
     }
 }
 

@@ -41,7 +41,7 @@
 //! | `key = <expr>` | the key, an expression over the parameters (and `self`): `key = id`, `key = (self.tenant, id)`, `key = format!("user:{id}")` | all parameters but `self` |
 //! | `name = "news"` | the cache's stable name | module path and function name (the type and method name for methods) |
 //! | `unless = <fn>` | a `fn(&V) -> bool` or closure: a value for which it returns `true` is returned but not stored | store every value |
-//! | `store = <expr>` | a shared [`LruStore`] (`&*<expr>` is a `&'static LruStore`, such as a `static`); entries of different functions never collide | a store of the function's own |
+//! | `store = <expr>` | a shared [`LruStore`] (`&*<expr>` is a `&'static LruStore`, such as a `static`), entries of different functions never colliding; or, for an `async fn`, a `RedisStore` (feature `redis`), shared by every process | a store of the function's own |
 //! | `tags = [<expr>, ...]` | string-like tags stored with each entry, evaluated on a miss from the parameters; [`invalidate_tag`] and `#[invalidates(tag = ...)]` clear every entry with a tag | no tags |
 //!
 //! In `key = ...` each parameter is a reference, so the expression never moves a parameter
@@ -84,6 +84,16 @@
 //! [`LruStore`] is the same bounded store for direct `get` / `set` / `delete` /
 //! `get_or_set_with`, with values of any type.
 //!
+//! # Every server: Redis
+//!
+//! With the feature `redis`, a `RedisStore` (in a `static`) holds the caches of `async fn`s
+//! given `store = REDIS` for every process that shares the Redis: one round trip per hit,
+//! invalidation by key, function or tag that every process sees, values in MessagePack whose
+//! type is checked, and fail-open behaviour when Redis is down or slow (every operation bounded
+//! by a timeout, a circuit breaker after repeated failures). The handles of such a function are
+//! [`StoreEntry`] and [`StoreEntries`], awaited. See `RedisStore` for the details (the feature
+//! `redis-tls` adds `rediss://`).
+//!
 //! # Concurrency
 //!
 //! Callers that miss on the same key at the same time run the body once: the first computes,
@@ -97,7 +107,8 @@
 //! [`stats()`] returns a [`CacheStats`] per cache and [`report()`] formats them as a table,
 //! most time saved first. Counting is always on and costs a hit nothing measurable. Each miss
 //! emits a `tracing` debug event (target `cached_core`) with the cache's name and the time the
-//! computation took. With the feature `metrics`, the same counters go to the `metrics` crate
+//! computation took; a failing remote store, a warning at most every 10 s. With the feature
+//! `metrics`, the same counters go to the `metrics` crate
 //! facade; see the `metrics` module for the names.
 #![warn(missing_docs)]
 

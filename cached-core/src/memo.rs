@@ -465,7 +465,7 @@ impl<V: Clone + Send + Sync + 'static> crate::handle::AsyncHandle<V> for SharedC
         Box::pin(std::future::ready(invalidated))
     }
 
-    fn peek(&self, mut key: Key) -> crate::handle::Pending<'_, Option<V>> {
+    fn peek(&self, mut key: Key, _tags: Vec<String>) -> crate::handle::Pending<'_, Option<V>> {
         let value = Handle::peek(self, &mut key);
         Box::pin(std::future::ready(value))
     }

@@ -70,7 +70,9 @@ impl Tags {
 /// Invalidates every entry stored with `tag`, in every cache, in constant time.
 ///
 /// `#[invalidates(tag = ...)]` calls it after the function succeeds; call it yourself from code
-/// that is not an annotated function.
+/// that is not an annotated function. It reaches the caches of this process; entries in a
+/// remote store (feature `redis`) are reached by `#[invalidates(tag = ...)]` on an `async fn`,
+/// or by `RedisStore::invalidate_tag`, which are awaited.
 ///
 /// ```
 /// use cached_core::cache;

@@ -94,11 +94,11 @@ impl<V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> crate::han
         })
     }
 
-    fn peek(&self, key: Key) -> crate::handle::Pending<'_, Option<V>> {
+    fn peek(&self, key: Key, tags: Vec<String>) -> crate::handle::Pending<'_, Option<V>> {
         Box::pin(async move {
             let shared = &self.store.shared;
             let key = self.space.key(key.as_bytes());
-            let generations = self.space.generations(shared, &[]);
+            let generations = self.space.generations(shared, &tags);
             self.space
                 .peek(shared, self.fingerprint, &key, &generations)
                 .await

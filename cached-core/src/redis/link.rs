@@ -194,7 +194,7 @@ impl Link {
                 store = %self.address,
                 %error,
                 errors,
-                "Redis cache store failed; callers compute instead (logged at most every 10 s)"
+                "Redis cache store failed (logged at most every 10 s)"
             );
         }
         error
