@@ -183,8 +183,27 @@ impl<V> StoreEntry<V> {
         }
     }
 
-    /// Stores `value` as the entry, with the function's TTL and tags; see [`Entry::put`]. A failure of
-    /// the store is counted and logged, and leaves the entry as it was.
+    /// Stores `value` as the entry, with the function's TTL and tags; see [`Entry::put`]. A
+    /// failure of the store is counted and logged, and leaves the entry as it was.
+    ///
+    /// ```
+    /// use cached_core::{cache, entry, LruStore};
+    /// use std::sync::LazyLock;
+    ///
+    /// static STORE: LazyLock<LruStore> = LazyLock::new(|| LruStore::new(100));
+    ///
+    /// #[cache(store = STORE, tags = [format!("n:{n}")])]
+    /// async fn square(n: u32) -> u32 {
+    ///     n * n
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// entry!(square(3)).put(10).await;
+    /// assert_eq!(square(3).await, 10);
+    /// cached_core::invalidate_tag("n:3"); // the put entry has the function's tags
+    /// assert_eq!(square(3).await, 9);
+    /// # });
+    /// ```
     pub async fn put(self, value: V) {
         self.cache.put(self.key, value, self.ttl, self.tags).await;
     }
@@ -192,11 +211,47 @@ impl<V> StoreEntry<V> {
     /// Removes the entry, everywhere the store is shared; returns whether there was one. A
     /// computation of it in progress, in any process, cannot store a value that predates the
     /// change. A failure of the store is counted and logged (and returns `false`).
+    ///
+    /// ```
+    /// use cached_core::{cache, entry, LruStore};
+    /// use std::sync::LazyLock;
+    ///
+    /// static STORE: LazyLock<LruStore> = LazyLock::new(|| LruStore::new(100));
+    ///
+    /// #[cache(store = STORE, tags = [format!("n:{n}")])]
+    /// async fn square(n: u32) -> u32 {
+    ///     n * n
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// square(4).await;
+    /// assert!(entry!(square(4)).invalidate().await);
+    /// assert!(!entry!(square(4)).invalidate().await);
+    /// # });
+    /// ```
     pub async fn invalidate(self) -> bool {
         self.cache.invalidate(self.key, self.ttl).await
     }
 
     /// The entry's value, if it is cached and current, without computing it.
+    ///
+    /// ```
+    /// use cached_core::{cache, entry, LruStore};
+    /// use std::sync::LazyLock;
+    ///
+    /// static STORE: LazyLock<LruStore> = LazyLock::new(|| LruStore::new(100));
+    ///
+    /// #[cache(store = STORE, tags = [format!("n:{n}")])]
+    /// async fn square(n: u32) -> u32 {
+    ///     n * n
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// assert_eq!(entry!(square(5)).peek().await, None);
+    /// square(5).await;
+    /// assert_eq!(entry!(square(5)).peek().await, Some(25));
+    /// # });
+    /// ```
     pub async fn peek(self) -> Option<V> {
         self.cache.peek(self.key, self.tags).await
     }
@@ -241,6 +296,26 @@ impl StoreEntries {
 
     /// Removes every entry, everywhere the store is shared. A failure of the store is counted
     /// and logged.
+    ///
+    /// ```
+    /// use cached_core::{cache, entries, entry, LruStore};
+    /// use std::sync::LazyLock;
+    ///
+    /// static STORE: LazyLock<LruStore> = LazyLock::new(|| LruStore::new(100));
+    ///
+    /// #[cache(store = STORE)]
+    /// async fn cube(n: u32) -> u32 {
+    ///     n * n * n
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// cube(2).await;
+    /// cube(3).await;
+    /// entries!(cube).invalidate().await;
+    /// assert_eq!(entry!(cube(2)).peek().await, None);
+    /// assert_eq!(entry!(cube(3)).peek().await, None);
+    /// # });
+    /// ```
     pub async fn invalidate(self) {
         self.cache.invalidate_all().await;
     }

@@ -255,7 +255,8 @@ pub use cached_macros::cache_put;
 /// `entry!(f(args))` is written like a call of the cached function `f` and type-checked like
 /// one (`entry!(Type::method(&value, args))` when `f`'s key uses `self`); it computes nothing.
 /// The [`Entry`] it returns can [`invalidate`](Entry::invalidate),
-/// [`put`](Entry::put) or [`peek`](Entry::peek).
+/// [`put`](Entry::put) or [`peek`](Entry::peek). For an `async fn` cached with `store = ...`
+/// (a `RedisStore`, say), it is a [`StoreEntry`], whose operations are awaited.
 ///
 /// ```
 /// use cached_core::{cache, entry, entries};
@@ -278,7 +279,8 @@ pub use cached_macros::cache_put;
 pub use cached_macros::entry;
 
 /// The handle on every entry of a cached function (whatever its value types, for a generic
-/// function): `entries!(f).invalidate()`. See [`entry!`].
+/// function): `entries!(f).invalidate()`. See [`entry!`]. For an `async fn` cached with
+/// `store = ...`, it is a [`StoreEntries`]: `entries!(f).invalidate().await`.
 ///
 /// ```
 /// # use cached_core::{cache, entries};
