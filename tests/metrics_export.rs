@@ -105,3 +105,38 @@ fn the_documented_names_reach_the_recorder() {
     let miss = get("cached_miss_seconds").expect("a miss time");
     assert!(miss >= 0.002, "{miss}");
 }
+
+static UNREACHABLE: std::sync::LazyLock<cached_core::RedisStore> = std::sync::LazyLock::new(|| {
+    // A port nothing listens on: every operation fails at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    cached_core::RedisStore::new(&format!("redis://127.0.0.1:{port}/")).unwrap()
+});
+
+#[cache(store = UNREACHABLE, name = "exported-remote")]
+async fn exported_remote(x: u32) -> u32 {
+    x
+}
+
+#[test]
+fn remote_store_failures_reach_the_recorder() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let seen = Seen::default();
+    metrics::with_local_recorder(&seen, || {
+        runtime.block_on(async {
+            assert_eq!(exported_remote(1).await, 1);
+            assert_eq!(exported_remote(1).await, 1);
+        });
+        cached_core::metrics::publish();
+    });
+    let get = |name| seen.get(name, "exported-remote");
+    assert_eq!(get("cached_errors_total"), Some(2.0));
+    assert_eq!(get("cached_misses_total"), Some(2.0));
+    assert_eq!(get("cached_hits_total"), Some(0.0));
+}

@@ -362,6 +362,20 @@ async fn the_explicit_api_shares_values_between_processes() {
         [1, 2, 3]
     );
     assert_eq!(computed.load(Ordering::SeqCst), 1);
+    let hits = |s: &cached_core::CacheStats| s.hits;
+    let row = || {
+        cached_core::stats()
+            .into_iter()
+            .find(|s| s.name == "store")
+            .unwrap()
+    };
+    let before = hits(&row());
+    assert!(A.get::<Vec<u8>>("list").await.unwrap().is_some());
+    assert_eq!(
+        hits(&row()),
+        before + 1,
+        "an explicit get that finds a value is a hit"
+    );
     let keys = SERVER.keys("t:store:*");
     assert_eq!(
         keys,
@@ -466,4 +480,46 @@ async fn a_put_entry_carries_the_function_tags() {
         "the tag reached the put entry"
     );
     assert_eq!(team_runs(4..=4), before + 1);
+}
+
+struct Repo {
+    tenant: u32,
+}
+
+static REPO_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+impl Repo {
+    #[cache(store = A, key = (self.tenant, id), ttl = 60)]
+    async fn label(&self, id: u64, _trace: &str) -> Result<String, String> {
+        REPO_RUNS.fetch_add(1, Ordering::SeqCst);
+        Ok(format!("tenant {} item {id}", self.tenant))
+    }
+
+    #[invalidates(Self::label(self, id))]
+    async fn relabel(&self, id: u64) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn methods_are_cached_in_redis_by_their_key_expression() {
+    let (one, two) = (Repo { tenant: 1 }, Repo { tenant: 2 });
+    assert_eq!(one.label(5, "a").await.unwrap(), "tenant 1 item 5");
+    assert_eq!(one.label(5, "b").await.unwrap(), "tenant 1 item 5");
+    assert_eq!(two.label(5, "a").await.unwrap(), "tenant 2 item 5");
+    assert_eq!(
+        REPO_RUNS.load(Ordering::SeqCst),
+        2,
+        "one computation per tenant"
+    );
+    one.relabel(5).await.unwrap();
+    assert_eq!(entry!(Repo::label(&one, 5)).peek().await, None);
+    assert!(entry!(Repo::label(&two, 5)).peek().await.is_some());
+    // Named after the type and the method: one key per tenant (the first holds the
+    // invalidation's tombstone), and the cache's generation.
+    let keys = SERVER.keys("t:*Repo::label:*");
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys
+        .iter()
+        .all(|key| key.starts_with("t:redis_store::Repo::label:")));
 }

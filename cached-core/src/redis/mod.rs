@@ -322,7 +322,8 @@ impl RedisStore {
     }
 
     /// The value stored at `key`, if there is one of type `V`: another type, or a value that
-    /// does not decode, is `None`.
+    /// does not decode, is `None`. A value found counts as a hit in [`stats()`](crate::stats)
+    /// (under the store's [`name`](Self::name)).
     ///
     /// ```no_run
     /// # async fn run(store: cached_core::RedisStore) -> Result<(), cached_core::Error> {
@@ -332,12 +333,19 @@ impl RedisStore {
     /// # Ok(()) }
     /// ```
     pub async fn get<V: DeserializeOwned>(&self, key: impl CacheKey) -> Result<Option<V>, Error> {
+        let start = std::time::Instant::now();
         let shared = &self.shared;
         let key = shared.explicit.key(&encoded(key));
-        shared
+        let found = shared
             .explicit
             .peek(shared, envelope::fingerprint::<V>(), &key, &[])
-            .await
+            .await?;
+        // As for an `LruStore`: a value found is a hit; nothing found is no miss, as nothing
+        // was computed.
+        if found.is_some() {
+            shared.explicit.hit(start.elapsed());
+        }
+        Ok(found)
     }
 
     /// Stores `value` at `key`, for `ttl` (enforced by Redis) or until evicted.

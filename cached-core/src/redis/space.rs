@@ -169,6 +169,12 @@ impl Space {
         add(&self.counts.errors, 1);
     }
 
+    /// Counts a hit of the explicit API, which took `took`.
+    pub(crate) fn hit(&self, took: Duration) {
+        add(&self.counts.hits, 1);
+        add(&self.counts.hit_nanos, nanos(took));
+    }
+
     /// The value and the generations, in one round trip.
     async fn fetch(
         &self,
