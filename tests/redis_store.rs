@@ -523,3 +523,33 @@ async fn methods_are_cached_in_redis_by_their_key_expression() {
         .iter()
         .all(|key| key.starts_with("t:redis_store::Repo::label:")));
 }
+
+static CROWDED: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+static CROWDED_STORE: LazyLock<RedisStore> = LazyLock::new(|| {
+    RedisStore::builder(&CROWDED.url())
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+});
+
+#[cache(store = CROWDED_STORE)]
+async fn crowded(id: u32) -> u32 {
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_arriving_together_share_one_connection() {
+    let calls: Vec<_> = (0..64).map(|id| tokio::spawn(crowded(id))).collect();
+    for (id, call) in calls.into_iter().enumerate() {
+        assert_eq!(call.await.unwrap(), id as u32);
+    }
+    let info = CROWDED.cli(&["INFO", "clients"]).unwrap();
+    let clients: u32 = info
+        .lines()
+        .find_map(|line| line.strip_prefix("connected_clients:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(clients, 2, "the store's one connection, and redis-cli's: {info}");
+}

@@ -75,6 +75,9 @@ pub(crate) struct Link {
     client: redis::Client,
     timeout: Duration,
     connections: Mutex<Vec<(tokio::runtime::Id, MultiplexedConnection)>>,
+    /// Held while connecting, so that callers arriving meanwhile wait for that connection
+    /// rather than open one each.
+    connecting: tokio::sync::Mutex<()>,
     breaker: Breaker,
     errors: AtomicU64,
     last_warning: AtomicU64,
@@ -89,6 +92,7 @@ impl Link {
             client,
             timeout,
             connections: Mutex::new(Vec::new()),
+            connecting: tokio::sync::Mutex::new(()),
             breaker: Breaker {
                 failures: AtomicU32::new(0),
                 open_until: AtomicU64::new(0),
@@ -106,23 +110,35 @@ impl Link {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::remote("a Redis store is used from a tokio runtime"))?
             .id();
-        let found = lock(&self.connections)
+        let found = self.find(runtime);
+        match found {
+            Some(connection) => Ok(connection),
+            // Boxed: connecting is rare, and its future is large.
+            None => Box::pin(self.connect(runtime)).await,
+        }
+    }
+
+    fn find(&self, runtime: tokio::runtime::Id) -> Option<MultiplexedConnection> {
+        lock(&self.connections)
             .iter()
             .find(|(id, _)| *id == runtime)
-            .map(|(_, connection)| connection.clone());
-        if let Some(connection) = found {
+            .map(|(_, connection)| connection.clone())
+    }
+
+    /// Opens this runtime's connection; callers arriving meanwhile wait for it.
+    async fn connect(&self, runtime: tokio::runtime::Id) -> Result<MultiplexedConnection, Error> {
+        let _connecting = self.connecting.lock().await;
+        if let Some(connection) = self.find(runtime) {
             return Ok(connection);
         }
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout));
-        // Boxed: connecting is rare, and its future is large.
-        let connection = Box::pin(
-            self.client
-                .get_multiplexed_async_connection_with_config(&config),
-        )
-        .await
-        .map_err(Error::remote)?;
+        let connection = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(Error::remote)?;
         let mut connections = lock(&self.connections);
         // Connections of runtimes that are gone are never found again: keep a few at most.
         if connections.len() >= 8 {
