@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use cached_core::{cache, RedisStore};
+use cached_core::{cache, invalidates, RedisStore};
 use support::redis_server::RedisServer;
 
 /// The stores' timeout: short, yet long enough that a busy machine does not make a healthy
@@ -258,4 +258,70 @@ async fn rediss_urls_reach_redis_over_tls() {
         "the second call is a hit, over TLS"
     );
     assert_eq!(errors("secret_tls"), 0);
+}
+
+static CUT_OFF: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+static CUT_OFF_STORE: LazyLock<RedisStore> = LazyLock::new(|| store(&CUT_OFF));
+static PRICES: std::sync::Mutex<[u64; 4]> = std::sync::Mutex::new([10; 4]);
+
+#[cache(store = CUT_OFF_STORE, name = "price", tags = [format!("shop:{}", id % 2)])]
+async fn price(id: usize) -> u64 {
+    PRICES.lock().unwrap()[id]
+}
+
+#[invalidates(price(id))]
+async fn reprice(id: usize, new: u64) -> Result<(), String> {
+    PRICES.lock().unwrap()[id] = new;
+    Ok(())
+}
+
+#[invalidates(tag = format!("shop:{shop}"))]
+async fn sale(shop: usize) -> Result<(), String> {
+    for (id, price) in PRICES.lock().unwrap().iter_mut().enumerate() {
+        if id % 2 == shop {
+            *price /= 2;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalidations_missed_while_redis_was_cut_off_apply_when_it_answers() {
+    for id in 0..4 {
+        assert_eq!(price(id).await, 10);
+    }
+    // Frozen, Redis keeps its values: what the invalidations miss would be stale after.
+    let pid = CUT_OFF.pause();
+    reprice(0, 20).await.unwrap();
+    sale(1).await.unwrap(); // ids 1 and 3
+    assert_eq!(
+        price(0).await,
+        20,
+        "fail-open: computed while Redis is away"
+    );
+    CUT_OFF.resume(&pid);
+    let hits = || {
+        cached_core::stats()
+            .into_iter()
+            .find(|s| s.name == "price")
+            .map_or(0, |s| s.hits)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let before = hits();
+        let mut now = Vec::new();
+        for id in 0..4 {
+            now.push(price(id).await);
+        }
+        assert_eq!(
+            now,
+            [20, 5, 10, 5],
+            "never the values from before the outage"
+        );
+        if hits() == before + 4 {
+            break; // all four from Redis again, and current
+        }
+        assert!(Instant::now() < deadline, "Redis was not used again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -551,5 +551,8 @@ async fn callers_arriving_together_share_one_connection() {
         .trim()
         .parse()
         .unwrap();
-    assert_eq!(clients, 2, "the store's one connection, and redis-cli's: {info}");
+    assert_eq!(
+        clients, 2,
+        "the store's one connection, and redis-cli's: {info}"
+    );
 }

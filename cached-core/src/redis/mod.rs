@@ -4,6 +4,7 @@ mod cache;
 mod envelope;
 mod keys;
 mod link;
+mod repair;
 mod space;
 
 use std::future::Future;
@@ -23,6 +24,8 @@ use crate::key::CacheKey;
 /// What every cache of one store shares.
 pub(crate) struct Shared {
     link: Link,
+    /// Invalidations Redis missed while it could not be reached.
+    repairs: repair::Repairs,
     prefix: String,
     fail_open: bool,
     /// The explicit API's entries.
@@ -40,7 +43,8 @@ pub(crate) struct Shared {
 /// When Redis is down, slow or refuses, a cached function runs its body and returns its value
 /// (fail-open, the default): every operation is bounded by the [timeout], and after three
 /// failures in a row Redis is skipped for a [cool-down], so an outage costs the callers
-/// nothing; it is used again when it answers. Failures are counted in
+/// nothing; it is used again when it answers, and the invalidations that failed meanwhile are
+/// applied first. Failures are counted in
 /// [`CacheStats::errors`](crate::CacheStats::errors) and logged (a `tracing` warning at most
 /// every 10 s). [Fail-closed] stores return the error instead.
 ///
@@ -197,6 +201,7 @@ impl RedisStoreBuilder {
             .map_err(|error| Error::invalid_url(format!("{}: {error}", redacted(&self.url))))?;
         let shared = Arc::new(Shared {
             link: Link::new(client, self.timeout, self.cooldown),
+            repairs: repair::Repairs::default(),
             explicit: Space::new(&self.prefix, self.name, false),
             prefix: self.prefix,
             fail_open: self.fail_open,

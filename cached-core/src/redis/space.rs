@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::envelope::{self, Dependency, Unusable};
+use super::repair::Repair;
 use super::Shared;
 use crate::error::Error;
 use crate::flight::Flight;
@@ -182,6 +183,10 @@ impl Space {
         key: &[u8],
         generations: &[Vec<u8>],
     ) -> Result<Found, Error> {
+        if shared.repairs.are_pending() {
+            // Boxed: rare, and kept out of every call's future.
+            Box::pin(shared.repairs.apply(&shared.link)).await?;
+        }
         let mut values: Vec<Option<Vec<u8>>> = shared
             .link
             .run(|mut connection| async move {
@@ -438,9 +443,19 @@ impl Space {
         ttl: Option<Duration>,
     ) -> Result<(), Error> {
         self.stale_flight(key);
-        let dependencies = self.dependencies(shared, generations, Vec::new()).await?;
-        let bytes = envelope::encode(value, fingerprint, &dependencies).map_err(Error::encode)?;
         let ttl = millis(ttl);
+        // If the store fails, the value there may predate the change this put was for.
+        let repair = || {
+            shared.repairs.push(Repair::Tombstone {
+                key: key.to_vec(),
+                ttl_ms: tombstone_millis(ttl),
+            })
+        };
+        let dependencies = self
+            .dependencies(shared, generations, Vec::new())
+            .await
+            .inspect_err(|_| repair())?;
+        let bytes = envelope::encode(value, fingerprint, &dependencies).map_err(Error::encode)?;
         shared
             .link
             .run(|mut connection| async move {
@@ -452,7 +467,10 @@ impl Space {
                 command.query_async::<()>(&mut connection).await
             })
             .await
-            .inspect_err(|_| self.failed())?;
+            .inspect_err(|_| {
+                self.failed();
+                repair();
+            })?;
         add(&self.counts.inserts, 1);
         Ok(())
     }
@@ -468,7 +486,7 @@ impl Space {
     ) -> Result<bool, Error> {
         self.stale_flight(key);
         let tombstone = envelope::tombstone(&token());
-        let ttl = millis(Some(ttl.unwrap_or(Duration::from_secs(86_400))));
+        let ttl = tombstone_millis(millis(ttl));
         let before: Option<Vec<u8>> = shared
             .link
             .run(|mut connection| async move {
@@ -482,7 +500,13 @@ impl Space {
                 command.query_async(&mut connection).await
             })
             .await
-            .inspect_err(|_| self.failed())?;
+            .inspect_err(|_| {
+                self.failed();
+                shared.repairs.push(Repair::Tombstone {
+                    key: key.to_vec(),
+                    ttl_ms: ttl,
+                });
+            })?;
         let held = before.is_some_and(|bytes| bytes.first() != Some(&0));
         if held {
             add(&self.counts.invalidations, 1);
@@ -502,7 +526,13 @@ impl Space {
                     .await
             })
             .await
-            .inspect_err(|_| self.failed())?;
+            .inspect_err(|_| {
+                self.failed();
+                shared.repairs.push(Repair::Tombstone {
+                    key: key.to_vec(),
+                    ttl_ms: tombstone_millis(0),
+                });
+            })?;
         if deleted > 0 {
             add(&self.counts.invalidations, 1);
         }
@@ -552,7 +582,8 @@ impl Space {
     }
 }
 
-/// Gives a generation a new value: every entry stored under the old one is stale.
+/// Gives a generation a new value: every entry stored under the old one is stale. If Redis
+/// cannot be reached, the change is applied when it answers again.
 pub(crate) async fn new_generation(shared: &Shared, key: &[u8]) -> Result<(), Error> {
     let token = token();
     shared
@@ -565,4 +596,18 @@ pub(crate) async fn new_generation(shared: &Shared, key: &[u8]) -> Result<(), Er
                 .await
         })
         .await
+        .inspect_err(|_| {
+            shared
+                .repairs
+                .push(Repair::Generation { key: key.to_vec() })
+        })
+}
+
+/// How long a tombstone stays: the entry's TTL (in ms, 0 for none), or a day without one.
+fn tombstone_millis(ttl_ms: u64) -> u64 {
+    if ttl_ms == 0 {
+        86_400_000
+    } else {
+        ttl_ms
+    }
 }
