@@ -184,7 +184,8 @@ impl<V> StoreEntry<V> {
     }
 
     /// Stores `value` as the entry, with the function's TTL and tags; see [`Entry::put`]. A
-    /// failure of the store is counted and logged, and leaves the entry as it was.
+    /// failure of the store is counted and logged, and the entry is invalidated when the store
+    /// answers again (its old value may predate the change).
     ///
     /// ```
     /// use cached_core::{cache, entry, LruStore};
@@ -210,7 +211,8 @@ impl<V> StoreEntry<V> {
 
     /// Removes the entry, everywhere the store is shared; returns whether there was one. A
     /// computation of it in progress, in any process, cannot store a value that predates the
-    /// change. A failure of the store is counted and logged (and returns `false`).
+    /// change. A failure of the store is counted and logged, returns `false`, and the
+    /// invalidation is applied when the store answers again.
     ///
     /// ```
     /// use cached_core::{cache, entry, LruStore};
@@ -295,7 +297,7 @@ impl StoreEntries {
     }
 
     /// Removes every entry, everywhere the store is shared. A failure of the store is counted
-    /// and logged.
+    /// and logged, and the invalidation is applied when the store answers again.
     ///
     /// ```
     /// use cached_core::{cache, entries, entry, LruStore};

@@ -375,7 +375,8 @@ impl RedisStore {
             .await
     }
 
-    /// Removes the value at `key`; returns whether there was one.
+    /// Removes the value at `key`; returns whether there was one. If Redis fails, the error is
+    /// returned, and the removal is also applied when Redis answers again.
     ///
     /// ```no_run
     /// # async fn run(store: cached_core::RedisStore) -> Result<(), cached_core::Error> {
@@ -435,7 +436,8 @@ impl RedisStore {
     /// Invalidates every entry stored with `tag` by any function cached in this store, in
     /// every process, with one command; and in this process's in-process caches.
     /// `#[invalidates(tag = ...)]` on an `async fn` does this for every `RedisStore` created in
-    /// the process.
+    /// the process. If Redis fails, the error is returned, and the invalidation is also applied
+    /// when Redis answers again.
     ///
     /// ```no_run
     /// # async fn run(store: cached_core::RedisStore) -> Result<(), cached_core::Error> {
