@@ -196,6 +196,7 @@ async fn a_fail_closed_store_returns_the_error_where_the_function_can() {
     );
     // A function whose return type cannot carry the error computes.
     assert_eq!(label(2).await, "account 2");
+    assert_eq!(generic_closed::<String>(3).await, Ok(3));
     assert_eq!(LABEL_RUNS.load(Ordering::SeqCst), 1);
     // The explicit API returns the error in either mode.
     assert!(CLOSED_STORE.get::<u64>("x").await.is_err());
@@ -324,4 +325,10 @@ async fn invalidations_missed_while_redis_was_cut_off_apply_when_it_answers() {
         assert!(Instant::now() < deadline, "Redis was not used again");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A generic error type: nothing to carry the store's error in, so the body runs.
+#[cache(store = CLOSED_STORE, name = "generic_closed")]
+async fn generic_closed<E: Clone + Send + Sync + 'static>(id: u32) -> Result<u32, E> {
+    Ok(id)
 }
