@@ -136,7 +136,7 @@ pub(crate) trait AsyncHandle<V>: Sync {
 }
 
 /// One entry of an `async fn` cached in a store given by `store =`, such as a
-/// [`RedisStore`](crate::RedisStore); see [`entry!`](crate::entry). As [`Entry`], with each
+/// `RedisStore` (feature `redis`); see [`entry!`](crate::entry). As [`Entry`], with each
 /// operation awaited.
 ///
 /// ```
