@@ -556,3 +556,33 @@ async fn callers_arriving_together_share_one_connection() {
         "the store's one connection, and redis-cli's: {info}"
     );
 }
+
+/// A value whose serialization fails.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Unencodable(u32);
+
+impl Serialize for Unencodable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("not today"))
+    }
+}
+
+static UNENCODABLE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = A, name = "unencodable")]
+async fn unencodable(id: u32) -> Unencodable {
+    UNENCODABLE_RUNS.fetch_add(1, Ordering::SeqCst);
+    Unencodable(id)
+}
+
+#[tokio::test]
+async fn a_value_that_cannot_be_encoded_is_returned_and_counted_not_stored() {
+    assert_eq!(unencodable(1).await, Unencodable(1));
+    assert_eq!(unencodable(1).await, Unencodable(1));
+    assert_eq!(UNENCODABLE_RUNS.load(Ordering::SeqCst), 2, "nothing stored");
+    let stats = cached_core::stats()
+        .into_iter()
+        .find(|s| s.name == "unencodable")
+        .unwrap();
+    assert_eq!((stats.misses, stats.errors, stats.inserts), (2, 2, 0));
+}

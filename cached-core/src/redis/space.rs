@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -97,6 +97,7 @@ pub(crate) struct Space {
     generation: Option<Vec<u8>>,
     flights: Mutex<HashMap<Vec<u8>, Arc<Flight<Erased>>>>,
     counts: Counts,
+    warned_unencodable: AtomicBool,
 }
 
 /// The guard of the caller computing one key in this process; see `crate::flight::Leader`.
@@ -145,6 +146,7 @@ impl Space {
             start,
             flights: Mutex::new(HashMap::new()),
             counts: Counts::default(),
+            warned_unencodable: AtomicBool::new(false),
         }
     }
 
@@ -395,16 +397,26 @@ impl Space {
                                 let seen = found.held.as_deref();
                                 let _ = Box::pin(self.store(shared, &key, seen, &bytes, ttl)).await;
                             }
-                            Err(error) => {
-                                self.failed();
-                                tracing::warn!(cache = self.name, %error, "value cannot be encoded; not cached");
-                            }
+                            Err(error) => self.unencodable(&error),
                         }
                     }
                     lead.end(Some(Arc::new(value.clone())));
                     return returned;
                 }
             }
+        }
+    }
+
+    /// Counts a value that cannot be encoded (a serde error), and logs the first.
+    #[cold]
+    fn unencodable(&self, error: &rmp_serde::encode::Error) {
+        self.failed();
+        if !self.warned_unencodable.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                cache = self.name,
+                %error,
+                "value cannot be encoded: not cached (logged once per cache)"
+            );
         }
     }
 
