@@ -108,7 +108,7 @@ impl Link {
     /// This runtime's connection, opened if there is none.
     async fn connection(&self) -> Result<MultiplexedConnection, Error> {
         let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::remote("a Redis store is used from a tokio runtime"))?
+            .map_err(|_| Error::remote("a Redis store must be used from within a tokio runtime"))?
             .id();
         let found = self.find(runtime);
         match found {
