@@ -586,3 +586,21 @@ async fn a_value_that_cannot_be_encoded_is_returned_and_counted_not_stored() {
         .unwrap();
     assert_eq!((stats.misses, stats.errors, stats.inserts), (2, 2, 0));
 }
+
+static MAYBE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = A, name = "maybe", unless = Option::is_none)]
+async fn maybe(id: u32) -> Option<u32> {
+    MAYBE_RUNS.fetch_add(1, Ordering::SeqCst);
+    (id % 2 == 0).then_some(id)
+}
+
+#[tokio::test]
+async fn unless_keeps_a_value_out_of_redis() {
+    assert_eq!(maybe(1).await, None);
+    assert_eq!(maybe(1).await, None);
+    assert_eq!(MAYBE_RUNS.load(Ordering::SeqCst), 2, "None is not stored");
+    assert_eq!(maybe(2).await, Some(2));
+    assert_eq!(maybe(2).await, Some(2));
+    assert_eq!(MAYBE_RUNS.load(Ordering::SeqCst), 3);
+}

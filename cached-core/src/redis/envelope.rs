@@ -4,10 +4,11 @@
 //! version (1 byte) | type fingerprint (8) | generations (1 + n * (8 + 1 + len)) | MessagePack
 //! ```
 //!
-//! The fingerprint is a hash of the value type's name: a value written by a build whose type
-//! had another name reads as a miss. The encoding names struct fields, so a value whose fields
-//! changed (one added, renamed or of another type) fails to decode: also a miss, never garbage
-//! and never an error. The generations are those of the cache and of the entry's tags when its
+//! The fingerprint is a hash of the value type's name, size and alignment: a value written by a
+//! build whose type had another name or layout reads as a miss. The encoding names struct
+//! fields, so a value whose fields changed without changing the layout (one renamed, or of
+//! another type of the same size) fails to decode: also a miss, never garbage and never an
+//! error. The generations are those of the cache and of the entry's tags when its
 //! computation began; an entry whose generations are not the current ones is stale.
 
 use serde::de::DeserializeOwned;
@@ -21,9 +22,23 @@ const VERSION: u8 = 1;
 /// so that a computation that began before the invalidation cannot store over it.
 const TOMBSTONE: u8 = 0;
 
-/// A stable hash of a value type, for the envelope.
+/// A stable hash of a value type, for the envelope: of its name, and of its size and
+/// alignment, which change with most changes of its fields (one added with a serde default
+/// would otherwise decode, as a value the old code never computed).
 pub(crate) fn fingerprint<V>() -> [u8; 8] {
-    let digest = Sha256::digest(std::any::type_name::<V>().as_bytes());
+    fingerprint_of(
+        std::any::type_name::<V>(),
+        std::mem::size_of::<V>(),
+        std::mem::align_of::<V>(),
+    )
+}
+
+fn fingerprint_of(name: &str, size: usize, align: usize) -> [u8; 8] {
+    let mut hasher = Sha256::new();
+    hasher.update(name.as_bytes());
+    hasher.update((size as u64).to_le_bytes());
+    hasher.update((align as u64).to_le_bytes());
+    let digest = hasher.finalize();
     let mut out = [0; 8];
     out.copy_from_slice(&digest[..8]);
     out
@@ -153,6 +168,17 @@ mod tests {
         assert_eq!(stale, Err(Unusable::Stale));
         let missing = decode::<(String, u32)>(&bytes, fingerprint::<(&str, u32)>(), &moved[..1]);
         assert_eq!(missing, Err(Unusable::Stale));
+    }
+
+    #[test]
+    fn the_fingerprint_follows_name_and_layout() {
+        assert_eq!(fingerprint::<u64>(), fingerprint::<u64>());
+        assert_ne!(fingerprint::<u64>(), fingerprint::<i64>());
+        // One type, as two builds would have it: a field added changes its size.
+        let name = "app::Profile";
+        assert_eq!(fingerprint_of(name, 24, 8), fingerprint_of(name, 24, 8));
+        assert_ne!(fingerprint_of(name, 24, 8), fingerprint_of(name, 32, 8));
+        assert_ne!(fingerprint_of(name, 24, 8), fingerprint_of(name, 24, 4));
     }
 
     #[test]
