@@ -592,7 +592,7 @@ static MAYBE_RUNS: AtomicUsize = AtomicUsize::new(0);
 #[cache(store = A, name = "maybe", unless = Option::is_none)]
 async fn maybe(id: u32) -> Option<u32> {
     MAYBE_RUNS.fetch_add(1, Ordering::SeqCst);
-    (id % 2 == 0).then_some(id)
+    id.is_multiple_of(2).then_some(id)
 }
 
 #[tokio::test]
