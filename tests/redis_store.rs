@@ -604,3 +604,23 @@ async fn unless_keeps_a_value_out_of_redis() {
     assert_eq!(maybe(2).await, Some(2));
     assert_eq!(MAYBE_RUNS.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn the_plain_invalidate_tag_reaches_redis_without_waiting() {
+    member_a(9, 1).await;
+    let generation = "t:%tag:team%3A9";
+    let before = SERVER.cli(&["GET", generation]).unwrap();
+    cached_core::invalidate_tag("team:9"); // a plain function: nothing awaited
+                                           // Another process sees it soon, with no further lookup here (a task sent it).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while SERVER.cli(&["GET", generation]).unwrap() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tag never reached Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let runs = team_runs(9..=9);
+    assert_eq!(member_b(9, 1).await, "member 1 of team 9");
+    assert_eq!(team_runs(9..=9), runs + 1, "the entry was invalidated");
+}

@@ -70,9 +70,11 @@ impl Tags {
 /// Invalidates every entry stored with `tag`, in every cache, in constant time.
 ///
 /// `#[invalidates(tag = ...)]` calls it after the function succeeds; call it yourself from code
-/// that is not an annotated function. It reaches the caches of this process; entries in a
-/// remote store (feature `redis`) are reached by `#[invalidates(tag = ...)]` on an `async fn`,
-/// or by `RedisStore::invalidate_tag`, which are awaited.
+/// that is not an annotated function. The caches of this process are cleared before it returns.
+/// Remote stores (feature `redis`) cannot be reached without waiting: the invalidation is
+/// queued in each `RedisStore` of the process, applied before that store's next lookup, and
+/// sent at once from a task when called within a tokio runtime. To wait until Redis has it,
+/// use `#[invalidates(tag = ...)]` on an `async fn`, or `RedisStore::invalidate_tag`.
 ///
 /// ```
 /// use cached_core::cache;
@@ -86,8 +88,15 @@ impl Tags {
 /// cached_core::invalidate_tag("category:7"); // every page of category 7, at once
 /// ```
 pub fn invalidate_tag(tag: impl AsRef<str>) {
+    invalidate_local_tag(tag.as_ref());
+    #[cfg(feature = "redis")]
+    crate::redis::invalidate_tag_later(tag.as_ref());
+}
+
+/// Invalidates `tag` in the caches of this process.
+pub(crate) fn invalidate_local_tag(tag: &str) {
     // A tag nobody stored with has no entry to invalidate.
-    if let Some(generation) = crate::sync::read(generations()).get(tag.as_ref()) {
+    if let Some(generation) = crate::sync::read(generations()).get(tag) {
         generation.fetch_add(1, Ordering::AcqRel);
     }
 }

@@ -247,12 +247,30 @@ pub(crate) fn explicit_stats() -> Vec<crate::CacheStats> {
 
 /// Invalidates `tag` in this process and in every Redis store alive.
 pub(crate) async fn invalidate_tag_everywhere(tag: String) {
-    crate::tags::invalidate_tag(&tag);
+    crate::tags::invalidate_local_tag(&tag);
     for shared in live_stores() {
         let key = keys::tag(&shared.prefix, &tag);
         if space::new_generation(&shared, &key).await.is_err() {
             shared.explicit.failed();
         }
+    }
+}
+
+/// Invalidates `tag` in every Redis store alive without waiting (for the sync
+/// `invalidate_tag`): queued in each store, applied before its next lookup, and sent at once
+/// from a task when there is a tokio runtime.
+pub(crate) fn invalidate_tag_later(tag: &str) {
+    let stores = live_stores();
+    for shared in &stores {
+        let key = keys::tag(&shared.prefix, tag);
+        shared.repairs.push(repair::Repair::Generation { key });
+    }
+    if let (Ok(runtime), false) = (tokio::runtime::Handle::try_current(), stores.is_empty()) {
+        runtime.spawn(async move {
+            for shared in stores {
+                let _ = shared.repairs.apply(&shared.link).await;
+            }
+        });
     }
 }
 
@@ -445,7 +463,7 @@ impl RedisStore {
     /// # Ok(()) }
     /// ```
     pub async fn invalidate_tag(&self, tag: impl AsRef<str>) -> Result<(), Error> {
-        crate::tags::invalidate_tag(tag.as_ref());
+        crate::tags::invalidate_local_tag(tag.as_ref());
         let shared = &self.shared;
         let key = keys::tag(&shared.prefix, tag.as_ref());
         space::new_generation(shared, &key)
