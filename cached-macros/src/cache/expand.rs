@@ -25,6 +25,13 @@
 //! The body becomes a closure (an `async move` block for an `async fn`), so `return` and `?`
 //! keep their meaning. The key and the TTL are evaluated before it, from references to the
 //! parameters, so the body still owns every parameter.
+//!
+//! With `store = STORE`, a plain function takes `SLOT.get_shared(ID, CONFIG, sync_store(&*STORE))`
+//! (an `LruStore` only: the `SyncStore` bound reports a remote store on `STORE`). An `async fn`
+//! takes `SLOT.get_in::<V, _>(ID, CONFIG, async_store(&*STORE))`, whose cache is the store's
+//! (`Store<V>`: an `LruStore`'s or a `RedisStore`'s), passes it a fail-closed error handler
+//! (`Carry`, which turns the store's error into the function's `Err` where the error type
+//! allows), and gets handles whose operations are awaited (`StoreEntry`, `StoreEntries`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
