@@ -31,7 +31,13 @@ enum Kind {
 
 #[cfg_attr(not(feature = "redis"), allow(dead_code))] // built by remote stores
 impl Error {
-    /// A store address that cannot be used.
+    /// A store address that cannot be used (what a remote store's constructor returns for a
+    /// malformed URL).
+    ///
+    /// ```
+    /// let error = cached_core::Error::invalid_url("no host");
+    /// assert_eq!(error.to_string(), "invalid store URL: no host");
+    /// ```
     pub fn invalid_url(why: impl Into<String>) -> Self {
         Error {
             kind: Kind::InvalidUrl(why.into()),

@@ -25,27 +25,41 @@ fn generation(tag: &str) -> Generation {
     Arc::clone(all.entry(tag.to_owned()).or_default())
 }
 
-/// The tags of one computation, with their generations when it began.
+/// The tags of one computation: for an in-process store, their generations when it began; for
+/// a remote store, which keeps the generations itself, their names.
 #[derive(Default)]
 pub struct Tags {
     seen: Vec<(Generation, u64)>,
-    /// The tags' names, for a remote store, which keeps its own generations.
-    names: Vec<String>,
+    /// `Some` for a remote store's computation.
+    names: Option<Vec<String>>,
 }
 
 impl Tags {
-    /// Adds a tag.
-    pub fn add(&mut self, tag: impl AsRef<str>) {
-        let generation = generation(tag.as_ref());
-        let now = generation.load(Ordering::Acquire);
-        self.seen.push((generation, now));
-        self.names.push(tag.as_ref().to_owned());
+    /// The tags of a remote store's computation: names only.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn named() -> Self {
+        Tags {
+            seen: Vec::new(),
+            names: Some(Vec::new()),
+        }
     }
 
-    /// The names of the tags added.
+    /// Adds a tag.
+    pub fn add(&mut self, tag: impl AsRef<str>) {
+        match &mut self.names {
+            Some(names) => names.push(tag.as_ref().to_owned()),
+            None => {
+                let generation = generation(tag.as_ref());
+                let now = generation.load(Ordering::Acquire);
+                self.seen.push((generation, now));
+            }
+        }
+    }
+
+    /// The names of the tags added to a remote store's computation.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn names(&self) -> &[String] {
-        &self.names
+        self.names.as_deref().unwrap_or_default()
     }
 
     /// Adds a generation that is not a named tag (a shared store's function).

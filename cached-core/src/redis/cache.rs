@@ -50,7 +50,7 @@ impl<V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RedisCache
         failed: impl FnOnce(Error) -> Option<R>,
         compute: impl FnOnce(&mut Tags) -> F,
     ) -> R {
-        let mut tags = Tags::default();
+        let mut tags = Tags::named();
         let future = compute(&mut tags);
         let shared = &self.store.shared;
         self.space

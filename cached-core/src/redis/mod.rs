@@ -92,6 +92,19 @@ impl std::fmt::Debug for RedisStore {
 }
 
 /// Settings of a [`RedisStore`]; see [`RedisStore::builder`].
+///
+/// ```
+/// use cached_core::RedisStore;
+/// use std::time::Duration;
+///
+/// let store = RedisStore::builder("redis://cache.internal:6379/1")
+///     .prefix("shop")
+///     .timeout(Duration::from_millis(20))
+///     .cooldown(Duration::from_secs(5))
+///     .build()?;
+/// assert_eq!(store.prefix(), "shop");
+/// # Ok::<(), cached_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RedisStoreBuilder {
