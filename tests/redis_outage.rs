@@ -332,3 +332,25 @@ async fn invalidations_missed_while_redis_was_cut_off_apply_when_it_answers() {
 async fn generic_closed<E: Clone + Send + Sync + 'static>(id: u32) -> Result<u32, E> {
     Ok(id)
 }
+
+static REPORT_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = REFUSED_STORE, name = "report")]
+async fn report(id: u32) -> String {
+    REPORT_RUNS.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(200)).await; // the slow query
+    format!("report {id}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_a_stampede_still_computes_once() {
+    let calls: Vec<_> = (0..16).map(|_| tokio::spawn(report(1))).collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), "report 1");
+    }
+    assert_eq!(
+        REPORT_RUNS.load(Ordering::SeqCst),
+        1,
+        "one computation for 16 callers"
+    );
+}

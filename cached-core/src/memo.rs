@@ -402,7 +402,7 @@ impl<V: Clone + Send + Sync + 'static> SharedCache<V> {
         key: Key,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
-        _failed: impl FnOnce(crate::Error) -> Option<R>,
+        _failed: impl Fn(crate::Error) -> Option<R>,
         compute: impl FnOnce(&mut Tags) -> F,
     ) -> R {
         run_async::<Self, R, S, F>(self, key, ttl, unless, compute).await

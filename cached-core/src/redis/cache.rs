@@ -47,7 +47,7 @@ impl<V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RedisCache
         key: Key,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
-        failed: impl FnOnce(Error) -> Option<R>,
+        failed: impl Fn(Error) -> Option<R>,
         compute: impl FnOnce(&mut Tags) -> F,
     ) -> R {
         let mut tags = Tags::named();

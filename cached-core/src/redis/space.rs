@@ -339,7 +339,7 @@ impl Space {
         ttl: Option<Duration>,
         value_of: impl Fn(&R) -> Option<(&V, bool)>,
         wrap: impl Fn(V) -> R,
-        failed: impl FnOnce(Error) -> Option<R>,
+        failed: impl Fn(Error) -> Option<R>,
         compute: F,
     ) -> R
     where
@@ -349,19 +349,24 @@ impl Space {
         let start = Instant::now();
         let mut missed = false;
         loop {
+            // `None`: the store failed, and the value is computed without it (still once for
+            // all the callers waiting here: an outage is no time for a stampede).
             let found = match self.fetch(shared, &key, &generations).await {
-                Ok(found) => found,
+                Ok(found) => Some(found),
                 Err(error) => {
-                    add(&self.counts.misses, 1);
                     if !shared.fail_open {
                         if let Some(returned) = failed(error) {
+                            add(&self.counts.misses, 1);
                             return returned;
                         }
                     }
-                    return self.computed(compute).await.0;
+                    None
                 }
             };
-            if let Some(value) = self.usable::<V>(&found, fingerprint, &generations) {
+            let usable = found
+                .as_ref()
+                .and_then(|found| self.usable::<V>(found, fingerprint, &generations));
+            if let Some(value) = usable {
                 if missed {
                     add(&self.counts.misses, 1);
                 } else {
@@ -381,6 +386,13 @@ impl Space {
                 }
                 Joined::Lead(mut lead) => {
                     add(&self.counts.misses, 1);
+                    let Some(found) = found else {
+                        let (returned, _) = self.computed(compute).await;
+                        if let Some((value, _)) = value_of(&returned) {
+                            lead.end(Some(Arc::new(value.clone())));
+                        }
+                        return returned;
+                    };
                     // The miss path's round trips are boxed: inline, they would make every
                     // call's future (a hit's included) several kilobytes to move.
                     let dependencies =
