@@ -407,7 +407,9 @@ impl RedisStore {
     }
 
     /// Removes the value at `key`; returns whether there was one. If Redis fails, the error is
-    /// returned, and the removal is also applied when Redis answers again.
+    /// returned, and the removal is also applied when Redis answers again. (Unlike the
+    /// invalidations of `#[cache]` functions, which leave a tombstone, a delete leaves nothing:
+    /// a `get_or_set_with` of the same key already computing may store its value after it.)
     ///
     /// ```no_run
     /// # async fn run(store: cached_core::RedisStore) -> Result<(), cached_core::Error> {

@@ -466,7 +466,6 @@ impl Space {
         value: &V,
         ttl: Option<Duration>,
     ) -> Result<(), Error> {
-        self.stale_flight(key);
         let ttl = millis(ttl);
         // If the store fails, the value there may predate the change this put was for.
         let repair = || {
@@ -508,7 +507,6 @@ impl Space {
         key: &[u8],
         ttl: Option<Duration>,
     ) -> Result<bool, Error> {
-        self.stale_flight(key);
         let tombstone = envelope::tombstone(&token());
         let ttl = tombstone_millis(millis(ttl));
         let before: Option<Vec<u8>> = shared
@@ -540,7 +538,6 @@ impl Space {
 
     /// Deletes the entry `key`; whether there was one.
     pub(crate) async fn delete(&self, shared: &Shared, key: &[u8]) -> Result<bool, Error> {
-        self.stale_flight(key);
         let deleted: i64 = shared
             .link
             .run(|mut connection| async move {
@@ -568,20 +565,9 @@ impl Space {
         let Some(generation) = &self.generation else {
             return Ok(());
         };
-        for flight in lock(&self.flights).values() {
-            flight.mark_stale();
-        }
         new_generation(shared, generation)
             .await
             .inspect_err(|_| self.failed())
-    }
-
-    /// Keeps the computation of `key` in progress in this process from handing its value on
-    /// as current; the store's check keeps it from being stored.
-    fn stale_flight(&self, key: &[u8]) {
-        if let Some(flight) = lock(&self.flights).get(key) {
-            flight.mark_stale();
-        }
     }
 
     /// The counts so far.
