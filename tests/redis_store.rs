@@ -624,3 +624,59 @@ async fn the_plain_invalidate_tag_reaches_redis_without_waiting() {
     assert_eq!(member_b(9, 1).await, "member 1 of team 9");
     assert_eq!(team_runs(9..=9), runs + 1, "the entry was invalidated");
 }
+
+static LISTED: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+static LISTED_STORE: LazyLock<RedisStore> = LazyLock::new(|| {
+    RedisStore::builder(&LISTED.url())
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+});
+static LISTED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cache(store = LISTED_STORE, name = "listed")]
+async fn listed(id: u32) -> u32 {
+    LISTED_RUNS.fetch_add(1, Ordering::SeqCst);
+    id
+}
+
+/// Connections the server has accepted so far.
+fn connections(server: &RedisServer) -> u64 {
+    let info = server.cli(&["INFO", "stats"]).unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_connections_received:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_key_of_another_redis_type_is_a_miss_and_redis_stays_in_use() {
+    listed(1).await;
+    listed(2).await;
+    let key = LISTED
+        .keys("cached:listed:%00%00%00%01")
+        .pop()
+        .expect("the entry's key");
+    LISTED.cli(&["DEL", &key]).unwrap();
+    LISTED.cli(&["RPUSH", &key, "not a value"]).unwrap(); // a list, by hand
+    let before = connections(&LISTED);
+    for _ in 0..5 {
+        assert_eq!(listed(1).await, 1);
+    }
+    assert_eq!(LISTED_RUNS.load(Ordering::SeqCst), 7, "a miss each time");
+    // Redis answered every time: its error about one key is no reason to reconnect, nor to
+    // skip Redis as if it were down.
+    assert_eq!(
+        connections(&LISTED),
+        before + 1,
+        "only the redis-cli that asks"
+    );
+    listed(2).await;
+    assert_eq!(
+        LISTED_RUNS.load(Ordering::SeqCst),
+        7,
+        "other entries are still cached"
+    );
+}

@@ -170,23 +170,33 @@ impl Link {
         }
         // Connecting is bounded here; a command, by the connection's own response timeout
         // (cheaper than a timer per command under load).
+        // `Err(answered)`: whether Redis answered (with an error about this command, such as
+        // a key of another type) rather than failed to answer.
         let outcome = match tokio::time::timeout(self.timeout, self.connection()).await {
             Ok(Ok(connection)) => operation(connection).await.map_err(|error| {
                 if error.is_timeout() {
-                    Error::timeout(self.timeout)
+                    (Error::timeout(self.timeout), false)
                 } else {
-                    Error::remote(error)
+                    let answered = !(error.is_io_error()
+                        || error.is_connection_dropped()
+                        || error.is_unrecoverable_error());
+                    (Error::remote(error), answered)
                 }
             }),
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(Error::timeout(self.timeout)),
+            Ok(Err(error)) => Err((error, false)),
+            Err(_) => Err((Error::timeout(self.timeout), false)),
         };
         match outcome {
             Ok(value) => {
                 self.breaker.succeeded();
                 Ok(value)
             }
-            Err(error) => {
+            // Redis is there: its connection stays, and the breaker does not count it as down.
+            Err((error, true)) => {
+                self.breaker.succeeded();
+                Err(self.failed(error))
+            }
+            Err((error, false)) => {
                 self.drop_connection();
                 self.breaker.failed();
                 Err(self.failed(error))
