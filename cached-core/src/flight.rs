@@ -2,101 +2,142 @@
 //!
 //! The store registers a [`Flight`] for a key under the same shard lock that saw the miss, so
 //! exactly one caller leads. The leader holds a [`Leader`] guard: finishing it publishes the
-//! value; dropping it unfinished (a panic, an `Err`, a cancelled future) publishes "no value",
-//! and each waiter goes back to the store and tries again. No waiter can hang and nothing is
-//! stored that the body did not return.
+//! value; failing it (an `Err`) or dropping it unfinished (a panic, a cancelled future)
+//! publishes that there is no value. No waiter can hang and nothing is stored that the body did
+//! not return.
+//!
+//! Three rules keep the waiting safe under adversarial use:
+//! - **A change ends the flight for new callers.** An invalidation or a put takes the flight
+//!   out of the store's map (a tag invalidation moves an epoch that the next lookup checks), so
+//!   a caller that arrives after the change starts a fresh computation instead of receiving a
+//!   value computed from the old data; the old flight's value is handed to its waiters but
+//!   not stored.
+//! - **No caller waits for itself.** A flight remembers the task (or, outside a task, the
+//!   thread) that leads it; a caller that finds its own flight (a function that calls itself
+//!   with the same key, directly or through another cached function) computes without waiting,
+//!   where waiting would never end.
+//! - **A failure is no queue.** The waiters of a flight whose body failed do not line up
+//!   behind one new leader each: they retry at once, and a retrier that finds another's new
+//!   flight computes beside it instead of waiting (see [`Outcome::Failed`]).
 
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::store::lru::{LruShards, StoreKey};
 use crate::sync::lock;
 
-/// What a flight ended with. `None`: the leader stored nothing; try again.
-enum State<V> {
-    Pending,
-    Done(Option<V>),
+/// What a flight ended with, as a waiter sees it.
+pub(crate) enum Outcome<V> {
+    /// The leader's value.
+    Value(V),
+    /// The body returned an error: retry at once, without waiting for another flight.
+    Failed,
+    /// The leader panicked or was cancelled: retry (another caller may lead).
+    Abandoned,
+}
+
+impl<V: Clone> Clone for Outcome<V> {
+    fn clone(&self) -> Self {
+        match self {
+            Outcome::Value(value) => Outcome::Value(value.clone()),
+            Outcome::Failed => Outcome::Failed,
+            Outcome::Abandoned => Outcome::Abandoned,
+        }
+    }
+}
+
+/// Who runs a computation: a tokio task (which may move between threads), or else a thread.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Caller {
+    Task(tokio::task::Id),
+    Thread(std::thread::ThreadId),
+}
+
+impl Caller {
+    fn current() -> Self {
+        match tokio::task::try_id() {
+            Some(task) => Caller::Task(task),
+            None => Caller::Thread(std::thread::current().id()),
+        }
+    }
 }
 
 /// One computation in progress, shared by its leader and waiters.
 pub(crate) struct Flight<V> {
-    state: Mutex<State<V>>,
-    /// Set (under the shard's lock) when the key is invalidated or overwritten during the
-    /// computation: its value may predate the change, so it is handed to the waiters but not
-    /// stored.
-    stale: AtomicBool,
+    state: Mutex<Option<Outcome<V>>>,
     // Threads wait on the condvar, tasks on the notify, so a task never blocks its executor.
     threads: Condvar,
     tasks: tokio::sync::Notify,
+    leader: Caller,
+    /// The store's invalidation epoch when the flight began (see `tags::epoch`).
+    epoch: u64,
 }
 
 impl<V: Clone> Flight<V> {
-    pub(crate) fn new() -> Self {
+    /// A flight led by the current caller, begun at invalidation epoch `epoch`.
+    pub(crate) fn new(epoch: u64) -> Self {
         Flight {
-            state: Mutex::new(State::Pending),
-            stale: AtomicBool::new(false),
+            state: Mutex::new(None),
             threads: Condvar::new(),
             tasks: tokio::sync::Notify::new(),
+            leader: Caller::current(),
+            epoch,
         }
     }
 
-    /// Marks the computation's value as not to be stored.
-    pub(crate) fn mark_stale(&self) {
-        self.stale.store(true, Ordering::Relaxed);
+    /// Whether the current task (or thread) leads this flight: waiting for it would be
+    /// waiting for itself.
+    pub(crate) fn is_led_by_current_caller(&self) -> bool {
+        self.leader == Caller::current()
     }
 
-    pub(crate) fn is_stale(&self) -> bool {
-        self.stale.load(Ordering::Relaxed)
+    /// The invalidation epoch the flight began at.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
-    fn publish(&self, value: Option<V>) {
-        *lock(&self.state) = State::Done(value);
+    fn publish(&self, outcome: Outcome<V>) {
+        *lock(&self.state) = Some(outcome);
         self.threads.notify_all();
         self.tasks.notify_waiters();
     }
 
-    /// Publishes `value` to the waiters, if any: without one, there is nobody to wake (and a
-    /// condvar's wake-up is a system call).
-    pub(crate) fn end(self: &Arc<Self>, value: impl FnOnce() -> Option<V>) {
-        // The flight has left the store's map, so no caller can join it now: the count is final.
+    /// Publishes the outcome to the waiters, if any: without one, there is nobody to wake
+    /// (and a condvar's wake-up is a system call). The flight must have left the store's map,
+    /// so that no caller can join it any more and the count is final.
+    pub(crate) fn end(self: &Arc<Self>, outcome: impl FnOnce() -> Outcome<V>) {
         if Arc::strong_count(self) > 1 {
-            self.publish(value());
+            self.publish(outcome());
         }
     }
 
-    fn outcome(&self) -> Option<Option<V>> {
-        match &*lock(&self.state) {
-            State::Pending => None,
-            State::Done(value) => Some(value.clone()),
-        }
+    fn outcome(&self) -> Option<Outcome<V>> {
+        lock(&self.state).clone()
     }
 
-    /// Blocks the thread until the leader finishes; `None` means "try again".
-    pub(crate) fn wait(&self) -> Option<V> {
+    /// Blocks the thread until the leader finishes.
+    pub(crate) fn wait(&self) -> Outcome<V> {
         let mut state = lock(&self.state);
         loop {
-            match &*state {
-                State::Done(value) => return value.clone(),
-                State::Pending => {
-                    state = self
-                        .threads
-                        .wait(state)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                }
+            if let Some(outcome) = &*state {
+                return outcome.clone();
             }
+            state = self
+                .threads
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
     }
 
-    /// Waits without blocking the executor; `None` means "try again".
-    pub(crate) async fn wait_async(&self) -> Option<V> {
+    /// Waits without blocking the executor.
+    pub(crate) async fn wait_async(&self) -> Outcome<V> {
         loop {
             let mut notified = pin!(self.tasks.notified());
             // Registered before the check, so a publish between the two is not missed.
             notified.as_mut().enable();
-            if let Some(value) = self.outcome() {
-                return value;
+            if let Some(outcome) = self.outcome() {
+                return outcome;
             }
             notified.await;
         }
@@ -112,8 +153,8 @@ pub(crate) struct Leader<'a, K: StoreKey, V: Clone> {
 }
 
 impl<K: StoreKey, V: Clone> Leader<'_, K, V> {
-    /// Stores `value` (unless `stored` is `None`), ends the flight and hands `value` to the
-    /// waiters. `took` is how long the computation ran.
+    /// Stores `value` (unless `stored` is `None`, or the flight was ended by a change), ends
+    /// the flight and hands `value` to the waiters. `took` is how long the computation ran.
     pub(crate) fn finish(
         mut self,
         stored: Option<(V, crate::store::lru::Validity)>,
@@ -121,23 +162,24 @@ impl<K: StoreKey, V: Clone> Leader<'_, K, V> {
         took: Duration,
     ) {
         self.finished = true;
-        self.store.end_flight(&self.key, stored, Some(took));
-        self.flight.end(|| Some(value.clone()));
+        self.store
+            .end_flight(&self.key, &self.flight, stored, Some(took));
+        self.flight.end(|| Outcome::Value(value.clone()));
     }
 
-    /// Ends a computation that returned an error: nothing stored, the waiters try again.
+    /// Ends a computation that returned an error: nothing stored, the waiters retry at once.
     pub(crate) fn fail(mut self, took: Duration) {
         self.finished = true;
-        self.store.end_flight(&self.key, None, Some(took));
-        self.flight.end(|| None);
+        self.store.end_flight(&self.key, &self.flight, None, Some(took));
+        self.flight.end(|| Outcome::Failed);
     }
 }
 
 impl<K: StoreKey, V: Clone> Drop for Leader<'_, K, V> {
     fn drop(&mut self) {
         if !self.finished {
-            self.store.end_flight(&self.key, None, None);
-            self.flight.end(|| None);
+            self.store.end_flight(&self.key, &self.flight, None, None);
+            self.flight.end(|| Outcome::Abandoned);
         }
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::clock;
+use crate::flight::Outcome;
 use crate::store::explicit::{LruStore, Values as StoreValues};
 use crate::store::lru::{Key, Lookup, LruShards, StoreKey, Validity};
 use crate::tags::Tags;
@@ -91,18 +92,33 @@ pub(crate) trait Backend {
 enum Found<'a, K: StoreKey, S: Clone> {
     Value(S),
     Compute(crate::flight::Leader<'a, K, S>),
+    /// Compute without leading a flight, and store nothing: the flight found is the caller's
+    /// own (a re-entrant call, which would wait for itself), or the caller retries after a
+    /// failed flight and found another retrier's (waiting would queue the retries).
+    Alone,
+}
+
+/// Whether a caller that found another's flight computes alone rather than wait for it.
+fn computes_alone<V: Clone>(flight: &crate::flight::Flight<V>, after_failure: bool) -> bool {
+    after_failure || flight.is_led_by_current_caller()
 }
 
 /// After a miss: the value for `key`, blocking the thread while another thread computes it.
 #[cold]
 fn find<'a, B: Backend>(backend: &'a B, key: &B::Key) -> Found<'a, B::Key, B::Stored> {
+    let mut after_failure = false;
     loop {
         match backend.shards().lookup(key) {
             Lookup::Hit(value) => return Found::Value(value),
             Lookup::Lead(leader) => return Found::Compute(leader),
             Lookup::Wait(flight) => {
-                if let Some(value) = flight.wait() {
-                    return Found::Value(value);
+                if computes_alone(&flight, after_failure) {
+                    return Found::Alone;
+                }
+                match flight.wait() {
+                    Outcome::Value(value) => return Found::Value(value),
+                    Outcome::Failed => after_failure = true,
+                    Outcome::Abandoned => {}
                 }
             }
         }
@@ -111,13 +127,19 @@ fn find<'a, B: Backend>(backend: &'a B, key: &B::Key) -> Found<'a, B::Key, B::St
 
 /// As [`find`], waiting without blocking the executor.
 async fn find_async<'a, B: Backend>(backend: &'a B, key: &B::Key) -> Found<'a, B::Key, B::Stored> {
+    let mut after_failure = false;
     loop {
         match backend.shards().lookup(key) {
             Lookup::Hit(value) => return Found::Value(value),
             Lookup::Lead(leader) => return Found::Compute(leader),
             Lookup::Wait(flight) => {
-                if let Some(value) = flight.wait_async().await {
-                    return Found::Value(value);
+                if computes_alone(&flight, after_failure) {
+                    return Found::Alone;
+                }
+                match flight.wait_async().await {
+                    Outcome::Value(value) => return Found::Value(value),
+                    Outcome::Failed => after_failure = true,
+                    Outcome::Abandoned => {}
                 }
             }
         }
@@ -204,6 +226,7 @@ pub(crate) fn run<B: Backend, R, S: Returns<R, Value = B::Value>>(
                 settle::<B, R, S>(backend, leader, &returned, took, ttl, tags, unless);
                 return returned;
             }
+            Found::Alone => return compute(&mut begin(backend).1),
         }
     }
 }
@@ -233,6 +256,7 @@ async fn run_async<B: Backend, R, S: Returns<R, Value = B::Value>, F: Future<Out
                 settle::<B, R, S>(backend, leader, &returned, took, ttl, tags, unless);
                 return returned;
             }
+            Found::Alone => return compute(&mut begin(backend).1).await,
         }
     }
 }
@@ -450,6 +474,7 @@ impl<V: Clone + Send + Sync + 'static> crate::registry::Registered for SharedCac
         // The entries go stale at once, and leave the store as they are looked up or evicted;
         // how many there were is not known without a scan.
         self.generation.fetch_add(1, Ordering::AcqRel);
+        crate::tags::moved_on();
         0
     }
 

@@ -113,4 +113,20 @@ pub(crate) fn invalidate_local_tag(tag: &str) {
     if let Some(generation) = crate::sync::read(generations()).get(tag) {
         generation.fetch_add(1, Ordering::AcqRel);
     }
+    moved_on();
 }
+
+/// Moves on from an invalidation that no store sees key by key (a tag, a shared store's whole
+/// function): computations already running may predate it, so the next lookup of their keys
+/// starts a fresh one instead of joining them (see `crate::flight`).
+pub(crate) fn moved_on() {
+    EPOCH.fetch_add(1, Ordering::SeqCst);
+}
+
+/// How many such invalidations happened: a flight begun at another epoch may predate one.
+#[inline]
+pub(crate) fn epoch() -> u64 {
+    EPOCH.load(Ordering::SeqCst)
+}
+
+static EPOCH: AtomicU64 = AtomicU64::new(0);

@@ -16,7 +16,7 @@ use super::envelope::{self, Dependency, Unusable};
 use super::repair::Repair;
 use super::Shared;
 use crate::error::Error;
-use crate::flight::Flight;
+use crate::flight::{Flight, Outcome};
 use crate::stats::CacheStats;
 use crate::sync::lock;
 
@@ -112,7 +112,10 @@ impl Lead<'_> {
     fn end(&mut self, value: Option<Erased>) {
         self.finished = true;
         lock(&self.space.flights).remove(&self.key);
-        self.flight.end(|| value);
+        self.flight.end(|| match value {
+            Some(value) => Outcome::Value(value),
+            None => Outcome::Abandoned,
+        });
     }
 }
 
@@ -242,7 +245,7 @@ impl Space {
         if let Some(flight) = flights.get(key) {
             return Joined::Wait(Arc::clone(flight));
         }
-        let flight = Arc::new(Flight::new());
+        let flight = Arc::new(Flight::new(0));
         flights.insert(key.to_vec(), Arc::clone(&flight));
         Joined::Lead(Lead {
             space: self,
@@ -378,7 +381,10 @@ impl Space {
             missed = true;
             match self.join(&key) {
                 Joined::Wait(flight) => {
-                    let value = flight.wait_async().await;
+                    let value = match flight.wait_async().await {
+                        Outcome::Value(value) => Some(value),
+                        Outcome::Failed | Outcome::Abandoned => None,
+                    };
                     if let Some(value) = value.and_then(|v| v.downcast_ref::<V>().cloned()) {
                         add(&self.counts.misses, 1);
                         return wrap(value);

@@ -516,10 +516,16 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
             }
         }
         shard.counts.misses += 1;
+        let epoch = crate::tags::epoch();
         if let Some(flight) = shard.flights.get(key) {
-            return Lookup::Wait(Arc::clone(flight));
+            // A flight begun before a tag (or shared-store) invalidation may compute from the
+            // old data: a caller arriving after it starts afresh (the old flight, detached,
+            // stores nothing).
+            if flight.epoch() == epoch {
+                return Lookup::Wait(Arc::clone(flight));
+            }
         }
-        let flight = Arc::new(Flight::new());
+        let flight = Arc::new(Flight::new(epoch));
         shard.flights.insert(key.clone(), Arc::clone(&flight));
         Lookup::Lead(Leader {
             store: self,
@@ -529,17 +535,28 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         })
     }
 
-    /// Ends the flight of `key`, storing its value if there is one to store. `computed` is how
-    /// long the computation took, when it finished (it did not if it panicked or was dropped).
+    /// Ends `flight`, the flight of `key`, storing its value if there is one to store and no
+    /// change (an invalidation, a put) ended the flight meanwhile. `computed` is how long the
+    /// computation took, when it finished (it did not if it panicked or was dropped).
     pub(crate) fn end_flight(
         &self,
         key: &K,
+        flight: &Arc<Flight<V>>,
         stored: Option<(V, Validity)>,
         computed: Option<std::time::Duration>,
     ) {
         let index = self.shard_index(key);
         let mut shard = lock(&self.shards[index].0);
-        let stale = shard.flights.remove(key).is_some_and(|f| f.is_stale());
+        // Detached by a change (and maybe replaced by a newer flight): not ours to remove, and
+        // its value may predate the change.
+        let attached = shard
+            .flights
+            .get(key)
+            .is_some_and(|current| Arc::ptr_eq(current, flight));
+        if attached {
+            shard.flights.remove(key);
+        }
+        let stale = !attached;
         if let Some(took) = computed {
             shard.counts.computed += 1;
             shard.counts.compute_nanos += u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
@@ -583,13 +600,13 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
     }
 
     /// Stores `value` under `key` now, as if computed. A computation of the same key in
-    /// progress will not overwrite it.
+    /// progress will not overwrite it, and new callers do not join it.
     pub(crate) fn put(&self, key: &K, value: V, validity: Validity) {
         let index = self.shard_index(key);
-        let shard = lock(&self.shards[index].0);
-        if let Some(flight) = shard.flights.get(key) {
-            flight.mark_stale();
-        }
+        let mut shard = lock(&self.shards[index].0);
+        // A computation in progress may predate the value put: it stores nothing, and new
+        // callers find the value put.
+        shard.flights.remove(key);
         self.insert(shard, index, key, value, validity);
     }
 
@@ -600,13 +617,13 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         node.validity.is_live().then(|| node.value.clone())
     }
 
-    /// Removes `key`'s entry, and keeps a computation of it in progress from storing a value
-    /// that may predate the change. Returns whether there was an entry.
+    /// Removes `key`'s entry, and ends a computation of it in progress for new callers (it
+    /// stores nothing: its value may predate the change). Returns whether there was an entry.
     pub(crate) fn invalidate(&self, key: &K) -> bool {
         let mut shard = lock(self.shard(key));
-        if let Some(flight) = shard.flights.get(key) {
-            flight.mark_stale();
-        }
+        // A computation in progress may predate the change: it stores nothing, and its
+        // waiters get its value, but a caller arriving from now on computes afresh.
+        shard.flights.remove(key);
         let Some(index) = shard.find(key) else {
             return false;
         };
@@ -621,9 +638,7 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut shard = lock(&shard.0);
-            for flight in shard.flights.values() {
-                flight.mark_stale();
-            }
+            shard.flights.clear();
             let n = shard.nodes.len();
             shard.table.clear();
             shard.nodes.clear();

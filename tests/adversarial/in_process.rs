@@ -1,0 +1,1 @@
+//! Regressions of the in-process caches: reads after a change, re-entry, failing bodies.

@@ -1,0 +1,1 @@
+//! Regressions of key encoding and namespaces: no collisions between caches, key types and the explicit API.

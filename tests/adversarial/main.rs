@@ -1,0 +1,8 @@
+//! The adversarial group: one regression test per defect that independent testing found (a
+//! service under faults and odd input). Each test failed before its fix. Run the group alone
+//! with `cargo test --test adversarial`.
+
+mod in_process;
+mod keys;
+mod macros;
+mod redis;

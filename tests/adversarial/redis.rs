@@ -1,0 +1,1 @@
+//! Regressions of the Redis store, against a redis-server of its own.
