@@ -7,22 +7,87 @@
 //! invalidation cannot store a value that looks fresh.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 type Generation = Arc<AtomicU64>;
 
-fn generations() -> &'static RwLock<HashMap<String, Generation>> {
-    static GENERATIONS: OnceLock<RwLock<HashMap<String, Generation>>> = OnceLock::new();
-    GENERATIONS.get_or_init(Default::default)
+/// The generation of each tag that a live entry (or a computation) depends on, in shards, so
+/// that a miss with a new tag locks one shard, not the whole table.
+///
+/// The table holds generations weakly: the entries that depend on one hold it, and a tag that
+/// no live entry uses anymore (a tag per user, say) leaves the table, which is swept whenever it
+/// has doubled since the last sweep. Invalidating such a tag has nothing to do; a computation
+/// that uses it again starts a new generation, which no older entry can hold.
+struct Table {
+    shards: Box<[RwLock<Shard>]>,
+    hashing: std::collections::hash_map::RandomState,
+}
+
+#[derive(Default)]
+struct Shard {
+    generations: HashMap<String, Weak<AtomicU64>>,
+    /// The size at which the next sweep runs.
+    sweep_at: usize,
+}
+
+/// The least size of a shard at which it is swept.
+const MIN_SWEEP: usize = 64;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| Table {
+        shards: (0..16).map(|_| RwLock::default()).collect(),
+        hashing: Default::default(),
+    })
+}
+
+impl Table {
+    fn shard(&self, tag: &str) -> &RwLock<Shard> {
+        let hash = self.hashing.hash_one(tag);
+        &self.shards[(hash as usize) % self.shards.len()]
+    }
+
+    /// The generation of `tag`, if a live entry or computation depends on it.
+    fn find(&self, tag: &str) -> Option<Generation> {
+        crate::sync::read(self.shard(tag))
+            .generations
+            .get(tag)
+            .and_then(Weak::upgrade)
+    }
+
+    fn generation(&self, tag: &str) -> Generation {
+        if let Some(generation) = self.find(tag) {
+            return generation;
+        }
+        let mut shard = crate::sync::write(self.shard(tag));
+        if let Some(generation) = shard.generations.get(tag).and_then(Weak::upgrade) {
+            return generation;
+        }
+        let generation = Generation::default();
+        shard
+            .generations
+            .insert(tag.to_owned(), Arc::downgrade(&generation));
+        if shard.generations.len() >= shard.sweep_at {
+            shard.generations.retain(|_, weak| weak.strong_count() > 0);
+            shard.sweep_at = (shard.generations.len() * 2).max(MIN_SWEEP);
+        }
+        generation
+    }
+
+    /// Tags in the table, live or not yet swept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| crate::sync::read(shard).generations.len())
+            .sum()
+    }
 }
 
 fn generation(tag: &str) -> Generation {
-    if let Some(generation) = crate::sync::read(generations()).get(tag) {
-        return Arc::clone(generation);
-    }
-    let mut all = crate::sync::write(generations());
-    Arc::clone(all.entry(tag.to_owned()).or_default())
+    table().generation(tag)
 }
 
 /// The tags of one computation: for an in-process store, their generations when it began; for
@@ -109,8 +174,8 @@ pub fn invalidate_tag(tag: impl AsRef<str>) {
 
 /// Invalidates `tag` in the caches of this process.
 pub(crate) fn invalidate_local_tag(tag: &str) {
-    // A tag nobody stored with has no entry to invalidate.
-    if let Some(generation) = crate::sync::read(generations()).get(tag) {
+    // A tag no live entry has has no entry to invalidate.
+    if let Some(generation) = table().find(tag) {
         generation.fetch_add(1, Ordering::AcqRel);
     }
     moved_on();
@@ -130,3 +195,32 @@ pub(crate) fn epoch() -> u64 {
 }
 
 static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_no_entry_uses_leave_the_table() {
+        // A tag per user, each used by one entry that is then evicted.
+        for user in 0..20_000 {
+            let mut tags = Tags::default();
+            tags.add(format!("test-user:{user}"));
+            drop(tags);
+        }
+        // Each shard sweeps when it doubles: far fewer than 20 000 are left.
+        assert!(table().len() < 16 * MIN_SWEEP * 2, "{} tags kept", table().len());
+    }
+
+    #[test]
+    fn a_live_entry_keeps_its_tag_and_sees_its_invalidation() {
+        let mut tags = Tags::default();
+        tags.add("test-kept");
+        for user in 0..5_000 {
+            Tags::default().add(format!("test-churn:{user}"));
+        }
+        assert!(tags.are_current());
+        invalidate_local_tag("test-kept");
+        assert!(!tags.are_current(), "the sweep lost a live entry's tag");
+    }
+}
