@@ -170,7 +170,8 @@ impl<K: StoreKey, V: Clone> Leader<'_, K, V> {
     /// Ends a computation that returned an error: nothing stored, the waiters retry at once.
     pub(crate) fn fail(mut self, took: Duration) {
         self.finished = true;
-        self.store.end_flight(&self.key, &self.flight, None, Some(took));
+        self.store
+            .end_flight(&self.key, &self.flight, None, Some(took));
         self.flight.end(|| Outcome::Failed);
     }
 }

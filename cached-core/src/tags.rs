@@ -209,7 +209,11 @@ mod tests {
             drop(tags);
         }
         // Each shard sweeps when it doubles: far fewer than 20 000 are left.
-        assert!(table().len() < 16 * MIN_SWEEP * 2, "{} tags kept", table().len());
+        assert!(
+            table().len() < 16 * MIN_SWEEP * 2,
+            "{} tags kept",
+            table().len()
+        );
     }
 
     #[test]

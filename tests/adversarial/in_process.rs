@@ -88,8 +88,16 @@ fn a_read_after_an_invalidation_does_not_join_the_computation_before_it() {
     let new_reader = on_thread(|| price(1));
     let fresh = new_reader.recv_timeout(HANG);
     go.send(()).unwrap();
-    assert_eq!(old_reader.recv().unwrap(), 1, "the old reader may keep its value");
-    assert_eq!(fresh, Ok(2), "a read that began after the save got the old price");
+    assert_eq!(
+        old_reader.recv().unwrap(),
+        1,
+        "the old reader may keep its value"
+    );
+    assert_eq!(
+        fresh,
+        Ok(2),
+        "a read that began after the save got the old price"
+    );
     // And the old computation stored nothing: the cached value is the new one.
     assert_eq!(price(1), 2);
 }
@@ -115,7 +123,11 @@ fn a_read_after_a_tag_invalidation_does_not_join_the_computation_before_it() {
     let fresh = on_thread(|| stock(5)).recv_timeout(HANG);
     go.send(()).unwrap();
     assert_eq!(old_reader.recv().unwrap(), 10);
-    assert_eq!(fresh, Ok(11), "a read that began after the tag invalidation got old data");
+    assert_eq!(
+        fresh,
+        Ok(11),
+        "a read that began after the tag invalidation got old data"
+    );
     assert_eq!(stock(5), 11);
 }
 
@@ -138,7 +150,11 @@ fn a_read_after_clearing_a_function_or_a_put_does_not_join_the_computation_befor
     RATE.store(101, SeqCst);
     entries!(rate).invalidate();
     let fresh = on_thread(|| rate("EUR")).recv_timeout(HANG);
-    assert_eq!(fresh, Ok(101), "a read after clearing the function got old data");
+    assert_eq!(
+        fresh,
+        Ok(101),
+        "a read after clearing the function got old data"
+    );
 
     // A put while a computation runs: the put wins, now and after the computation ends.
     let (started_again, go_again) = RATE_GATE.arm();
@@ -150,7 +166,11 @@ fn a_read_after_clearing_a_function_or_a_put_does_not_join_the_computation_befor
     go.send(()).unwrap();
     assert_eq!(old_reader.recv().unwrap(), 100);
     assert_eq!(usd_reader.recv().unwrap(), 101);
-    assert_eq!(rate("USD"), 7, "a computation that began before the put overwrote it");
+    assert_eq!(
+        rate("USD"),
+        7,
+        "a computation that began before the put overwrote it"
+    );
 }
 
 static QUOTE: AtomicU64 = AtomicU64::new(1);
