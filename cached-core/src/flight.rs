@@ -21,11 +21,11 @@
 //!   flight computes beside it instead of waiting (see [`Outcome::Failed`]).
 
 use std::pin::pin;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::lru::{LruShards, StoreKey};
-use crate::sync::lock;
+use crate::sync::modelled::{lock, thread_id, Condvar, Mutex, ThreadId};
 
 /// What a flight ended with, as a waiter sees it.
 pub(crate) enum Outcome<V> {
@@ -51,14 +51,14 @@ impl<V: Clone> Clone for Outcome<V> {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Caller {
     Task(tokio::task::Id),
-    Thread(std::thread::ThreadId),
+    Thread(ThreadId),
 }
 
 impl Caller {
     fn current() -> Self {
         match tokio::task::try_id() {
             Some(task) => Caller::Task(task),
-            None => Caller::Thread(std::thread::current().id()),
+            None => Caller::Thread(thread_id()),
         }
     }
 }

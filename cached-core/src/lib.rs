@@ -127,6 +127,8 @@ mod redis;
 mod registry;
 mod stats;
 mod store;
+#[cfg(all(test, cached_loom))]
+mod single_flight_models;
 mod sync;
 mod tags;
 

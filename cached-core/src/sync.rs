@@ -18,3 +18,35 @@ pub(crate) fn read<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard
 pub(crate) fn write<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// The primitives of the single-flight and of the in-process store's shards: std's, or, in the
+/// model tests (`--cfg cached_loom`), loom's, whose every interleaving the models explore.
+pub(crate) mod modelled {
+    #[cfg(cached_loom)]
+    pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
+    #[cfg(not(cached_loom))]
+    pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
+
+    /// Locks `mutex`, ignoring poison (see [`super::lock`]).
+    #[inline]
+    pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+        mutex
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The current thread's id.
+    #[cfg(cached_loom)]
+    pub(crate) type ThreadId = loom::thread::ThreadId;
+    /// The current thread's id.
+    #[cfg(not(cached_loom))]
+    pub(crate) type ThreadId = std::thread::ThreadId;
+
+    /// The id of the thread running.
+    pub(crate) fn thread_id() -> ThreadId {
+        #[cfg(cached_loom)]
+        return loom::thread::current().id();
+        #[cfg(not(cached_loom))]
+        std::thread::current().id()
+    }
+}

@@ -14,14 +14,14 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use hashbrown::HashTable;
 
 use crate::clock::{self, Nanos};
 use crate::flight::{Flight, Leader};
 use crate::key::KeyEncoder;
-use crate::sync::lock;
+use crate::sync::modelled::{lock, Mutex, MutexGuard};
 
 /// What the store needs of a key: equality, and a hash computed once per call.
 pub trait StoreKey: Clone + Eq + Hash + Send + Sync + 'static {
@@ -570,7 +570,7 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
     /// Stores a value under `key` in its locked shard, evicting to stay within capacity.
     fn insert(
         &self,
-        mut shard: std::sync::MutexGuard<'_, Shard<K, V>>,
+        mut shard: MutexGuard<'_, Shard<K, V>>,
         index: usize,
         key: &K,
         value: V,
