@@ -1,7 +1,11 @@
 //! `#[invalidates]` on the talk's news site: saving a news item clears that item, the list of
 //! all news and the category lists, so that no page shows the old item.
+//!
+//! The tests run in parallel and assert exact counts: each uses its own functions, counters
+//! and tags (tags are global to the process), so that none invalidates another's entries.
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Mutex;
 
 use cached_core::{cache, cache_put, invalidates};
@@ -242,8 +246,9 @@ fn trait_impl_methods_can_be_invalidated() {
 
 static PAGES: AtomicU32 = AtomicU32::new(0);
 
-/// Every page of a category carries the category's tag.
-#[cache(tags = [format!("category:{category}"), "pages"])]
+/// Every page of a section carries the section's tag (not `category:`, which the news above
+/// use: a parallel test's save would invalidate these pages).
+#[cache(tags = [format!("section:{category}"), "section-pages"])]
 fn page_of(category: u32, page: u32) -> String {
     PAGES.fetch_add(1, SeqCst);
     format!("{category}/{page}")
@@ -252,17 +257,17 @@ fn page_of(category: u32, page: u32) -> String {
 static SUMMARIES: AtomicU32 = AtomicU32::new(0);
 
 /// Another function under the same tag.
-#[cache(tags = [format!("category:{category}")])]
+#[cache(tags = [format!("section:{category}")])]
 async fn summary(category: u32) -> String {
     SUMMARIES.fetch_add(1, SeqCst);
     format!("summary of {category}")
 }
 
-#[invalidates(tag = format!("category:{category}"))]
+#[invalidates(tag = format!("section:{category}"))]
 fn publish(category: u32) -> Result<(), String> {
     (category != 0)
         .then_some(())
-        .ok_or_else(|| "no category 0".to_owned())
+        .ok_or_else(|| "no section 0".to_owned())
 }
 
 #[tokio::test]
@@ -292,25 +297,40 @@ async fn a_tag_invalidates_every_page_of_a_category_in_every_cache() {
     assert_eq!(PAGES.load(SeqCst), 9);
 
     // From plain code, and with a tag shared by every page.
-    cached_core::invalidate_tag("pages");
+    cached_core::invalidate_tag("section-pages");
     page_of(8, 1);
     assert_eq!(PAGES.load(SeqCst), 10);
 }
 
 static SLOW_PAGES: AtomicU32 = AtomicU32::new(0);
 
+/// Set by the test: the next computation of `slow_page` signals that it started, then waits.
+static SLOW_STARTED: Mutex<Option<Sender<()>>> = Mutex::new(None);
+static SLOW_GO: Mutex<Option<Receiver<()>>> = Mutex::new(None);
+
 #[cache(tags = ["slow"])]
 fn slow_page(n: u32) -> u32 {
     SLOW_PAGES.fetch_add(1, SeqCst);
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let started = SLOW_STARTED.lock().unwrap().take();
+    if let Some(started) = started {
+        let go = SLOW_GO.lock().unwrap().take().unwrap();
+        started.send(()).unwrap();
+        go.recv().unwrap();
+    }
     n
 }
 
 #[test]
 fn a_tag_invalidated_during_a_computation_keeps_its_value_out() {
+    let (started_tx, started) = channel();
+    let (go, go_rx) = channel();
+    *SLOW_STARTED.lock().unwrap() = Some(started_tx);
+    *SLOW_GO.lock().unwrap() = Some(go_rx);
+
     let computing = std::thread::spawn(|| slow_page(1));
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    cached_core::invalidate_tag("slow"); // the data changed while the page was computed
+    started.recv().unwrap(); // the page is being computed...
+    cached_core::invalidate_tag("slow"); // ...when the data changes
+    go.send(()).unwrap();
     assert_eq!(computing.join().unwrap(), 1);
     slow_page(1);
     assert_eq!(SLOW_PAGES.load(SeqCst), 2, "the stale value was served");

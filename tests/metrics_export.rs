@@ -81,6 +81,7 @@ impl Recorder for Seen {
 
 #[cache(name = "exported", capacity = 1)]
 fn exported(x: u32) -> u32 {
+    // A lower bound of the miss time exported (a test of time itself).
     std::thread::sleep(std::time::Duration::from_millis(2));
     x
 }

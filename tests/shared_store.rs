@@ -1,11 +1,21 @@
 //! `#[cache(store = ...)]`: several functions in one bounded `LruStore`.
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use cached_core::{cache, entries, entry, invalidates, LruStore};
 
 static SHARED: LazyLock<LruStore> = LazyLock::new(|| LruStore::new(1000));
+
+/// Clearing a whole function of a shared store moves on every computation in progress in the
+/// process (a caller arriving afterwards starts a fresh one instead of joining it): the test
+/// that clears and the test that counts computations under concurrency take turns.
+static CLEARS: Mutex<()> = Mutex::new(());
+
+fn no_clear_meanwhile() -> MutexGuard<'static, ()> {
+    CLEARS.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 static DOUBLES: AtomicU32 = AtomicU32::new(0);
 static HALVES: AtomicU32 = AtomicU32::new(0);
@@ -28,6 +38,7 @@ fn reset_doubles() {}
 
 #[test]
 fn functions_share_a_store_without_colliding() {
+    let _clearing = no_clear_meanwhile();
     assert_eq!((double(10), half(10)), (20, 5));
     assert_eq!((double(10), half(10)), (20, 5));
     assert_eq!((DOUBLES.load(SeqCst), HALVES.load(SeqCst)), (1, 1));
@@ -76,18 +87,51 @@ fn the_stores_capacity_bounds_every_function_in_it() {
 
 static FETCHES: AtomicU32 = AtomicU32::new(0);
 
-#[cache(store = SHARED, ttl = 60)]
+/// A store of its own, so that its misses are `fetch`'s alone.
+static FETCH_STORE: LazyLock<LruStore> =
+    LazyLock::new(|| LruStore::named("shared-store-fetch", 100));
+
+const TASKS: u64 = 50;
+
+/// Long enough that only a broken single-flight reaches it.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Every computation holds on until all the tasks missed (the store counts a miss in the same
+/// locked step in which the caller joins the flight): one computation if they joined it,
+/// `TASKS` if each computed its own.
+#[cache(store = FETCH_STORE, ttl = 60)]
 async fn fetch(id: u32) -> Result<String, String> {
     FETCHES.fetch_add(1, SeqCst);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let start = Instant::now();
+    loop {
+        let missed = cached_core::stats()
+            .into_iter()
+            .find(|s| s.name == "shared-store-fetch")
+            .map_or(0, |s| s.misses);
+        if missed >= TASKS {
+            break;
+        }
+        assert!(
+            start.elapsed() < HANG,
+            "only {missed} of {TASKS} tasks missed"
+        );
+        tokio::task::yield_now().await;
+    }
     Ok(format!("item {id}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shared_store_functions_compute_once_under_concurrency() {
-    let tasks: Vec<_> = (0..50).map(|_| tokio::spawn(fetch(9))).collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap(), Ok("item 9".into()));
-    }
+#[test]
+fn shared_store_functions_compute_once_under_concurrency() {
+    let _counting = no_clear_meanwhile();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..TASKS).map(|_| tokio::spawn(fetch(9))).collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), Ok("item 9".into()));
+        }
+    });
     assert_eq!(FETCHES.load(SeqCst), 1);
 }

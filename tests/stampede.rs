@@ -1,14 +1,59 @@
 //! Concurrent misses on one key run the body once; a panic, an `Err` or a dropped future
 //! wakes every waiter.
+//!
+//! No test sleeps to let the callers pile up: a body that must overlap with the other callers
+//! holds on until the cache has counted all their misses ([`until_missed`]). The store counts a
+//! miss in the same locked step in which the caller joins the running flight (or leads one), so
+//! from then on every caller is either this body or waiting for it, however slowly the machine
+//! schedules the threads. Each function has its own cache, so no test counts another's misses.
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cached_core::cache;
 
 const THREADS: usize = 8;
+
+/// Long enough that only a broken single-flight (a caller that never reaches the cache, a
+/// waiter that hangs) reaches it: a pass never depends on timing.
+const HANG: Duration = Duration::from_secs(60);
+
+/// The misses the cache `name` counted.
+fn misses(name: &str) -> u64 {
+    cached_core::stats()
+        .into_iter()
+        .find(|s| s.name == name)
+        .map_or(0, |s| s.misses)
+}
+
+/// Blocks (a body) until the cache `name` has counted `callers` misses: each of them then leads
+/// or waits for a flight of its key.
+fn until_missed(name: &str, callers: u64) {
+    let start = Instant::now();
+    while misses(name) < callers {
+        assert!(
+            start.elapsed() < HANG,
+            "only {} of {callers} callers reached `{name}`",
+            misses(name)
+        );
+        thread::yield_now();
+    }
+}
+
+/// As [`until_missed`], yielding to the executor so that the other tasks can run.
+async fn until_missed_async(name: &str, callers: u64) {
+    let start = Instant::now();
+    while misses(name) < callers {
+        assert!(
+            start.elapsed() < HANG,
+            "only {} of {callers} callers reached `{name}`",
+            misses(name)
+        );
+        tokio::task::yield_now().await;
+    }
+}
 
 /// Runs `f` on `THREADS` threads released together; returns each thread's outcome.
 fn together<T: Send + 'static>(f: fn() -> T) -> Vec<thread::Result<T>> {
@@ -27,10 +72,12 @@ fn together<T: Send + 'static>(f: fn() -> T) -> Vec<thread::Result<T>> {
 
 static SLOW: AtomicU32 = AtomicU32::new(0);
 
-#[cache]
+/// Every computation holds on until all the callers missed: one computation if they joined
+/// it, `THREADS` if each computed its own.
+#[cache(name = "stampede-slow")]
 fn slow(key: u32) -> String {
     SLOW.fetch_add(1, SeqCst);
-    thread::sleep(Duration::from_millis(200));
+    until_missed("stampede-slow", THREADS as u64);
     format!("value {key}")
 }
 
@@ -45,11 +92,12 @@ fn threads_missing_on_one_key_compute_once() {
 
 static PANICS: AtomicU32 = AtomicU32::new(0);
 
-#[cache]
+#[cache(name = "stampede-panics")]
 fn panics_first(key: u32) -> u32 {
     let call = PANICS.fetch_add(1, SeqCst);
-    thread::sleep(Duration::from_millis(200));
     if call == 0 {
+        // Fails only once every other caller is waiting for it.
+        until_missed("stampede-panics", THREADS as u64);
         panic!("the first computation fails");
     }
     key
@@ -72,11 +120,12 @@ fn a_panic_wakes_every_waiter_and_stores_nothing() {
 
 static ERRS: AtomicU32 = AtomicU32::new(0);
 
-#[cache]
+#[cache(name = "stampede-errs")]
 fn fails_first(key: u32) -> Result<u32, String> {
     let call = ERRS.fetch_add(1, SeqCst);
-    thread::sleep(Duration::from_millis(200));
     if call == 0 {
+        // Fails only once every other caller is waiting for it.
+        until_missed("stampede-errs", THREADS as u64);
         return Err("unavailable".into());
     }
     Ok(key)
@@ -90,17 +139,24 @@ fn an_err_wakes_every_waiter_and_stores_nothing() {
         .collect();
     assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
     assert_eq!(results.iter().filter(|r| **r == Ok(5)).count(), THREADS - 1);
-    assert_eq!(ERRS.load(SeqCst), 2);
+    // The waiters retried at once: each either computed (beside the others, not queued behind
+    // them) or received a retry's value; how many computed depends on the interleaving.
+    let computed = ERRS.load(SeqCst);
+    assert!(
+        (2..=THREADS as u32).contains(&computed),
+        "{computed} computations"
+    );
+    // A retry stored its value.
     assert_eq!(fails_first(5), Ok(5));
-    assert_eq!(ERRS.load(SeqCst), 2);
+    assert_eq!(ERRS.load(SeqCst), computed);
 }
 
 static UNSTORED: AtomicU32 = AtomicU32::new(0);
 
-#[cache(unless = |_: &u32| true)]
+#[cache(name = "stampede-unstored", unless = |_: &u32| true)]
 fn never_stored(key: u32) -> u32 {
     UNSTORED.fetch_add(1, SeqCst);
-    thread::sleep(Duration::from_millis(200));
+    until_missed("stampede-unstored", THREADS as u64);
     key * 2
 }
 
@@ -119,10 +175,13 @@ fn waiters_share_a_value_that_is_not_stored() {
 
 static ASYNC_SLOW: AtomicU32 = AtomicU32::new(0);
 
-#[cache]
+const TASKS: u64 = 100;
+
+/// Every computation holds on (yielding to the executor) until all the tasks missed.
+#[cache(name = "stampede-async-slow")]
 async fn async_slow(key: u32) -> String {
     ASYNC_SLOW.fetch_add(1, SeqCst);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until_missed_async("stampede-async-slow", TASKS).await;
     format!("value {key}")
 }
 
@@ -150,7 +209,7 @@ fn single_threaded() -> tokio::runtime::Runtime {
 fn tasks_missing_on_one_key_compute_once_without_blocking_the_executor() {
     on_one_thread(Duration::from_secs(30), || {
         single_threaded().block_on(async {
-            let tasks: Vec<_> = (0..100).map(|_| tokio::spawn(async_slow(7))).collect();
+            let tasks: Vec<_> = (0..TASKS).map(|_| tokio::spawn(async_slow(7))).collect();
             for task in tasks {
                 assert_eq!(task.await.unwrap(), "value 7");
             }
@@ -161,11 +220,12 @@ fn tasks_missing_on_one_key_compute_once_without_blocking_the_executor() {
 
 static ASYNC_ERRS: AtomicU32 = AtomicU32::new(0);
 
-#[cache]
+#[cache(name = "stampede-async-errs")]
 async fn async_fails_first(key: u32) -> Result<u32, String> {
     let call = ASYNC_ERRS.fetch_add(1, SeqCst);
-    tokio::time::sleep(Duration::from_millis(100)).await;
     if call == 0 {
+        // Fails only once every other task is waiting for it.
+        until_missed_async("stampede-async-errs", TASKS).await;
         return Err("unavailable".into());
     }
     Ok(key)
@@ -180,7 +240,7 @@ fn an_async_err_wakes_every_waiting_task() {
             .build()
             .unwrap();
         let results: Vec<_> = runtime.block_on(async {
-            let tasks: Vec<_> = (0..100)
+            let tasks: Vec<_> = (0..TASKS)
                 .map(|_| tokio::spawn(async_fails_first(3)))
                 .collect();
             let mut results = Vec::new();
@@ -191,17 +251,25 @@ fn an_async_err_wakes_every_waiting_task() {
         });
         assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
         assert_eq!(results.iter().filter(|r| **r == Ok(3)).count(), 99);
+        // The waiters retried at once (see the threads' test above), and a retry stored.
+        let computed = ASYNC_ERRS.load(SeqCst);
+        assert!(
+            (2..=TASKS as u32).contains(&computed),
+            "{computed} computations"
+        );
+        assert_eq!(runtime.block_on(async_fails_first(3)), Ok(3));
+        assert_eq!(ASYNC_ERRS.load(SeqCst), computed);
     });
-    assert_eq!(ASYNC_ERRS.load(SeqCst), 2);
 }
 
 static CANCELLED: AtomicU32 = AtomicU32::new(0);
 
-#[cache]
+/// The first computation never finishes on its own.
+#[cache(name = "stampede-cancellable")]
 async fn cancellable(key: u32) -> u32 {
-    let call = CANCELLED.fetch_add(1, SeqCst);
-    let delay = if call == 0 { 10_000 } else { 10 };
-    tokio::time::sleep(Duration::from_millis(delay)).await;
+    if CANCELLED.fetch_add(1, SeqCst) == 0 {
+        std::future::pending::<()>().await;
+    }
     key
 }
 
@@ -209,14 +277,18 @@ async fn cancellable(key: u32) -> u32 {
 fn a_dropped_leader_wakes_its_waiters() {
     on_one_thread(Duration::from_secs(30), || {
         single_threaded().block_on(async {
-            // The leader is abandoned after 100 ms, while the waiter is waiting on it.
-            let leader = tokio::time::timeout(Duration::from_millis(100), cancellable(1));
+            // The leader is dropped once the waiter has joined it (its miss is counted).
+            let leader = async {
+                tokio::select! {
+                    _ = cancellable(1) => panic!("the first computation never finishes"),
+                    () = until_missed_async("stampede-cancellable", 2) => {}
+                }
+            };
             let waiter = async {
                 tokio::task::yield_now().await;
                 cancellable(1).await
             };
-            let (abandoned, waited) = tokio::join!(leader, waiter);
-            assert!(abandoned.is_err(), "the leader should have timed out");
+            let ((), waited) = tokio::join!(leader, waiter);
             assert_eq!(waited, 1);
         });
     });

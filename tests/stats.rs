@@ -14,6 +14,7 @@ fn stats_of(name: &str) -> CacheStats {
 
 #[cache(name = "stats-counted", capacity = 2)]
 fn counted(x: u32) -> u32 {
+    // A lower bound of the miss time counted (a test of time itself).
     std::thread::sleep(Duration::from_millis(2));
     x
 }

@@ -104,6 +104,7 @@ fn short_lived(x: u32) -> u32 {
 #[test]
 fn an_entry_older_than_its_ttl_is_not_returned() {
     let first = short_lived(0);
+    // Past the TTL however slow the machine: the sleep starts after the entry was stored.
     std::thread::sleep(Duration::from_millis(400));
     let second = short_lived(0);
     assert_ne!(first, second, "the expired entry was returned");
@@ -120,6 +121,7 @@ fn long_lived(x: u32) -> u32 {
 #[test]
 fn an_entry_within_its_ttl_is_returned() {
     long_lived(1);
+    // Time passes, an hour short of the TTL: no machine is that slow.
     std::thread::sleep(Duration::from_millis(50));
     long_lived(1);
     assert_eq!(LONG_LIVED.load(SeqCst), 1);

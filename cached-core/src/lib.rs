@@ -125,10 +125,10 @@ pub mod metrics;
 #[cfg(feature = "redis")]
 mod redis;
 mod registry;
-mod stats;
-mod store;
 #[cfg(all(test, cached_loom))]
 mod single_flight_models;
+mod stats;
+mod store;
 mod sync;
 mod tags;
 

@@ -436,7 +436,11 @@ impl<V: Clone + Send + Sync + 'static> SharedCache<V> {
     #[inline]
     pub fn new_key(&self) -> Key {
         let mut key = Key::new();
-        key.encoder().write_raw(&self.namespace.to_be_bytes());
+        // `FUNCTION_NAMESPACE` starts no `CacheKey` encoding: the explicit API's keys in the
+        // same store can never be a function's.
+        key.encoder().write_raw(&[crate::key::FUNCTION_NAMESPACE]);
+        key.encoder()
+            .write_len(usize::try_from(self.namespace).unwrap_or(usize::MAX));
         key
     }
 }

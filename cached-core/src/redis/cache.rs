@@ -25,7 +25,11 @@ pub struct RedisCache<V> {
 impl<V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RedisCache<V> {
     pub(crate) fn new(config: Config, store: &'static RedisStore) -> Self {
         RedisCache {
-            space: Space::new(store.prefix(), config.name, true),
+            space: Space::new(
+                super::keys::space(store.prefix(), config.name),
+                config.name,
+                true,
+            ),
             store,
             fingerprint: super::envelope::fingerprint::<V>(),
             values: PhantomData,

@@ -63,24 +63,28 @@ pub(crate) struct Dependency {
     pub(crate) token: Vec<u8>,
 }
 
-/// The envelope of `value`.
+/// The envelope of `value`. An entry whose dependencies do not all fit (more than 255, or a
+/// token longer than 255 bytes) is not encoded: one left out would let its invalidation miss
+/// the entry.
 pub(crate) fn encode<V: Serialize>(
     value: &V,
     fingerprint: [u8; 8],
     dependencies: &[Dependency],
 ) -> Result<Vec<u8>, rmp_serde::encode::Error> {
+    let too_many = || {
+        rmp_serde::encode::Error::Syntax(
+            "an entry depends on at most 255 generations (its function's and its tags'), \
+             each a token of at most 255 bytes"
+                .to_owned(),
+        )
+    };
     let mut out = Vec::with_capacity(64);
     out.push(VERSION);
     out.extend_from_slice(&fingerprint);
-    let kept: Vec<&Dependency> = dependencies
-        .iter()
-        .filter(|dependency| dependency.token.len() <= usize::from(u8::MAX))
-        .take(usize::from(u8::MAX))
-        .collect();
-    out.push(u8::try_from(kept.len()).unwrap_or(u8::MAX));
-    for dependency in kept {
+    out.push(u8::try_from(dependencies.len()).map_err(|_| too_many())?);
+    for dependency in dependencies {
         out.extend_from_slice(&dependency.id);
-        out.push(u8::try_from(dependency.token.len()).unwrap_or(u8::MAX));
+        out.push(u8::try_from(dependency.token.len()).map_err(|_| too_many())?);
         out.extend_from_slice(&dependency.token);
     }
     rmp_serde::encode::write_named(&mut out, value)?;
@@ -179,6 +183,17 @@ mod tests {
         assert_eq!(fingerprint_of(name, 24, 8), fingerprint_of(name, 24, 8));
         assert_ne!(fingerprint_of(name, 24, 8), fingerprint_of(name, 32, 8));
         assert_ne!(fingerprint_of(name, 24, 8), fingerprint_of(name, 24, 4));
+    }
+
+    #[test]
+    fn dependencies_that_do_not_fit_are_an_error_never_left_out() {
+        let long = [dependency(b"g", &[b'x'; 256])];
+        assert!(encode(&1u8, fingerprint::<u8>(), &long).is_err());
+        let many: Vec<Dependency> = (0..256u32)
+            .map(|i| dependency(&i.to_be_bytes(), b"1"))
+            .collect();
+        assert!(encode(&1u8, fingerprint::<u8>(), &many).is_err());
+        assert!(encode(&1u8, fingerprint::<u8>(), &many[..255]).is_ok());
     }
 
     #[test]

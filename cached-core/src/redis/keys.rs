@@ -4,11 +4,14 @@
 //! ASCII stays as it is, except `%`, `:` and `#`, and every other byte becomes `%XX`. No escaped
 //! key contains `:`, so the last `:` of a name separates the cache from the key; a key that
 //! would be longer than [`MAX_KEY`] is replaced by `#` and the hex SHA-256 of its bytes (never
-//! cut short into a collision). Names keep their `:` (`app::profile`) and escape the rest.
+//! cut short into a collision). Names keep their `:` (`app::profile`) and escape the rest. The
+//! prefix is escaped like a key (`app:x` reads `app%3Ax`), so the first `:` ends it: prefix
+//! `app` with a cache `x:y` and prefix `app:x` with a cache `y` never share a key.
 //!
 //! Beside the values, each cache has a generation key, `<prefix>:<name>:%gen`, and each tag
-//! one, `<prefix>:%tag:<tag>`: neither can be the name of a value, as no escaped key or name
-//! holds `%` followed by anything but two hex digits.
+//! one, `<prefix>:%tag:<tag>`; the explicit API's entries live under `<prefix>:%kv:<name>:`.
+//! None of these can be the name of a function's value, as no escaped key or name holds `%`
+//! followed by anything but two hex digits.
 
 use sha2::{Digest, Sha256};
 
@@ -47,11 +50,26 @@ pub(crate) fn push_key(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// `<prefix>:<name>:`, the start of every value key of a cache.
+/// Appends the escaped prefix and its `:`.
+fn push_prefix(out: &mut Vec<u8>, prefix: &str) {
+    escape(out, prefix.as_bytes(), false);
+    out.push(b':');
+}
+
+/// `<prefix>:<name>:`, the start of every value key of a cached function.
 pub(crate) fn space(prefix: &str, name: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(prefix.len() + name.len() + 2);
-    out.extend_from_slice(prefix.as_bytes());
+    push_prefix(&mut out, prefix);
+    escape(&mut out, name.as_bytes(), true);
     out.push(b':');
+    out
+}
+
+/// `<prefix>:%kv:<name>:`, the start of every key of a store's explicit API: no function's.
+pub(crate) fn explicit_space(prefix: &str, name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prefix.len() + name.len() + 6);
+    push_prefix(&mut out, prefix);
+    out.extend_from_slice(b"%kv:");
     escape(&mut out, name.as_bytes(), true);
     out.push(b':');
     out
@@ -67,8 +85,8 @@ pub(crate) fn generation(space: &[u8]) -> Vec<u8> {
 /// The generation key of a tag.
 pub(crate) fn tag(prefix: &str, tag: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(prefix.len() + tag.len() + 6);
-    out.extend_from_slice(prefix.as_bytes());
-    out.extend_from_slice(b":%tag:");
+    push_prefix(&mut out, prefix);
+    out.extend_from_slice(b"%tag:");
     push_key(&mut out, tag.as_bytes());
     out
 }
@@ -113,5 +131,25 @@ mod tests {
         assert_eq!(tag("app", "category:7"), b"app:%tag:category%3A7");
         // A cache named like the tag space escapes its `%`.
         assert_eq!(super::space("app", "%tag"), b"app:%25tag:");
+    }
+
+    #[test]
+    fn the_explicit_api_has_a_space_no_function_name_produces() {
+        assert_eq!(explicit_space("app", "store"), b"app:%kv:store:");
+        assert_eq!(space("app", "store"), b"app:store:");
+        assert_eq!(space("app", "%kv:store"), b"app:%25kv:store:");
+    }
+
+    #[test]
+    fn a_colon_in_the_prefix_is_escaped() {
+        assert_eq!(space("app", "x:y"), b"app:x:y:");
+        assert_eq!(space("app:x", "y"), b"app%3Ax:y:");
+        assert_eq!(tag("app:x", "t"), b"app%3Ax:%tag:t");
+        assert_eq!(explicit_space("a%b", "s"), b"a%25b:%kv:s:");
+        assert_eq!(
+            space("news", "profile"),
+            b"news:profile:",
+            "plain prefixes read as before"
+        );
     }
 }

@@ -39,21 +39,38 @@ struct Breaker {
     cooldown: Duration,
 }
 
-impl Breaker {
-    fn allow(&self) -> bool {
-        if self.failures.load(Ordering::Acquire) < TRIP_AFTER {
-            return true;
+/// Leave for one operation to use Redis. The breaker's probe holds it until it ends, however
+/// it ends: cancelled (a caller's `timeout`, an aborted task) included, so that a probe that
+/// never finished cannot keep every later operation from Redis.
+struct Pass<'a> {
+    /// The breaker whose probe this is, if it is one.
+    probe: Option<&'a Breaker>,
+}
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        if let Some(breaker) = self.probe {
+            breaker.probing.store(false, Ordering::Release);
         }
-        now_nanos() >= self.open_until.load(Ordering::Acquire)
+    }
+}
+
+impl Breaker {
+    /// Leave to use Redis, unless the breaker skips it.
+    fn allow(&self) -> Option<Pass<'_>> {
+        if self.failures.load(Ordering::Acquire) < TRIP_AFTER {
+            return Some(Pass { probe: None });
+        }
+        let probe = now_nanos() >= self.open_until.load(Ordering::Acquire)
             && self
                 .probing
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
+                .is_ok();
+        probe.then_some(Pass { probe: Some(self) })
     }
 
     fn succeeded(&self) {
         self.failures.store(0, Ordering::Release);
-        self.probing.store(false, Ordering::Release);
     }
 
     fn failed(&self) {
@@ -66,7 +83,6 @@ impl Breaker {
             self.open_until
                 .store(now_nanos().saturating_add(cooldown), Ordering::Release);
         }
-        self.probing.store(false, Ordering::Release);
     }
 }
 
@@ -78,6 +94,9 @@ pub(crate) struct Link {
     /// Held while connecting, so that callers arriving meanwhile wait for that connection
     /// rather than open one each.
     connecting: tokio::sync::Mutex<()>,
+    /// The runtime that last opened a connection: where a task can reach Redis from code that
+    /// runs outside any runtime (a plain function's invalidation).
+    last_runtime: Mutex<Option<tokio::runtime::Handle>>,
     breaker: Breaker,
     errors: AtomicU64,
     last_warning: AtomicU64,
@@ -93,6 +112,7 @@ impl Link {
             timeout,
             connections: Mutex::new(Vec::new()),
             connecting: tokio::sync::Mutex::new(()),
+            last_runtime: Mutex::new(None),
             breaker: Breaker {
                 failures: AtomicU32::new(0),
                 open_until: AtomicU64::new(0),
@@ -103,6 +123,11 @@ impl Link {
             last_warning: AtomicU64::new(0),
             address,
         }
+    }
+
+    /// How long Redis is skipped after repeated failures.
+    pub(crate) fn cooldown(&self) -> Duration {
+        self.breaker.cooldown
     }
 
     /// This runtime's connection, opened if there is none.
@@ -145,7 +170,19 @@ impl Link {
             connections.remove(0);
         }
         connections.push((runtime, connection.clone()));
+        drop(connections);
+        if let Ok(current) = tokio::runtime::Handle::try_current() {
+            *lock(&self.last_runtime) = Some(current);
+        }
         Ok(connection)
+    }
+
+    /// The runtime to run a task that uses Redis on: the current one, or else the one that
+    /// last connected (if it has shut down since, a task spawned there never runs).
+    pub(crate) fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        tokio::runtime::Handle::try_current()
+            .ok()
+            .or_else(|| lock(&self.last_runtime).clone())
     }
 
     /// Forgets this runtime's connection, after it failed.
@@ -165,9 +202,9 @@ impl Link {
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        if !self.breaker.allow() {
+        let Some(_pass) = self.breaker.allow() else {
             return Err(self.failed(Error::unavailable()));
-        }
+        };
         // Connecting is bounded here; a command, by the connection's own response timeout
         // (cheaper than a timer per command under load).
         // `Err(answered)`: whether Redis answered (with an error about this command, such as
@@ -224,5 +261,73 @@ impl Link {
             );
         }
         error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A breaker probe whose caller gives up (a `timeout` around it, an aborted task) must not
+    /// leave Redis skipped for good.
+    #[tokio::test]
+    async fn a_cancelled_probe_lets_the_next_operation_through() {
+        // A server that accepts and never answers: the probe hangs until cancelled.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (accepted, on_accept) = std::sync::mpsc::channel();
+        let (done, on_done) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let connection = listener.accept();
+            let _ = accepted.send(());
+            let _ = on_done.recv(); // the connection stays open, silent, until the test ends
+            drop(connection);
+        });
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let link = Arc::new(Link::new(client, Duration::from_secs(30), Duration::ZERO));
+        for _ in 0..TRIP_AFTER {
+            link.breaker.failed();
+        }
+        let probing = Arc::clone(&link);
+        let probe = tokio::spawn(async move {
+            probing
+                .run(|mut connection| async move {
+                    redis::cmd("PING").query_async::<()>(&mut connection).await
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || on_accept.recv().unwrap())
+            .await
+            .unwrap();
+        probe.abort();
+        assert!(probe.await.unwrap_err().is_cancelled());
+        assert!(
+            link.breaker.allow().is_some(),
+            "the cancelled probe left the breaker half-open for good"
+        );
+        drop(done);
+    }
+
+    #[test]
+    fn one_probe_at_a_time_and_a_failed_one_opens_the_breaker_again() {
+        let breaker = Breaker {
+            failures: AtomicU32::new(0),
+            open_until: AtomicU64::new(0),
+            probing: AtomicBool::new(false),
+            cooldown: Duration::ZERO,
+        };
+        for _ in 0..TRIP_AFTER {
+            assert!(breaker.allow().is_some_and(|pass| pass.probe.is_none()));
+            breaker.failed();
+        }
+        let probe = breaker.allow().expect("the cool-down is over: a probe");
+        assert!(probe.probe.is_some());
+        assert!(breaker.allow().is_none(), "one probe at a time");
+        breaker.failed();
+        drop(probe);
+        assert!(breaker.allow().is_some(), "no cool-down: the next probe");
+        breaker.succeeded();
+        assert!(breaker.allow().is_some_and(|pass| pass.probe.is_none()));
     }
 }

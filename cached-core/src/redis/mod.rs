@@ -23,6 +23,8 @@ use crate::key::CacheKey;
 
 /// What every cache of one store shares.
 pub(crate) struct Shared {
+    /// This store, for the task that retries its repairs.
+    me: Weak<Shared>,
     link: Link,
     /// Invalidations Redis missed while it could not be reached.
     repairs: repair::Repairs,
@@ -43,15 +45,25 @@ pub(crate) struct Shared {
 /// When Redis is down, slow or refuses, a cached function runs its body and returns its value
 /// (fail-open, the default): every operation is bounded by the [timeout], and after three
 /// failures in a row Redis is skipped for a [cool-down], so an outage costs the callers
-/// nothing; it is used again when it answers, and the invalidations that failed meanwhile are
-/// applied first. Failures are counted in
+/// nothing; it is used again when it answers. The invalidations that failed meanwhile are kept
+/// and applied as soon as Redis answers again: by this process's next lookup (before it
+/// reads), or by a task that retries every cool-down, so that they reach the other processes
+/// even if this one stays idle. Until then (the outage, and at most about one cool-down after
+/// it) other processes may read the values those invalidations were for; a process that exits
+/// before Redis is back loses the ones it kept. Failures are counted in
 /// [`CacheStats::errors`](crate::CacheStats::errors) and logged (a `tracing` warning at most
 /// every 10 s). [Fail-closed] stores return the error instead.
 ///
+/// A call that starts after an invalidation returned (in any process that reaches Redis) never
+/// receives a value computed before it: it does not join a computation in progress that began
+/// from other data than its own lookup saw.
+///
 /// Values are stored with serde in MessagePack, in an envelope that records the value type:
-/// after a deploy that changed it, an old value reads as a miss and is overwritten. Keys read
-/// `<prefix>:<cache name>:<key>` in `redis-cli`. Invalidating a whole function or a tag is one
-/// command whatever the number of entries, and a hit is one round trip.
+/// after a deploy that changed it, an old value reads as a miss and is overwritten, and so is
+/// a key of another Redis type. Keys read `<prefix>:<cache name>:<key>` in `redis-cli`, and
+/// the explicit API's `<prefix>:%kv:<name>:<key>`, apart from every function's (a `:` or `%`
+/// in the prefix is escaped: `app:x` reads `app%3Ax`). Invalidating a whole function or a tag
+/// is one command whatever the number of entries, and a hit is one round trip.
 ///
 /// [timeout]: RedisStoreBuilder::timeout
 /// [cool-down]: RedisStoreBuilder::cooldown
@@ -118,7 +130,8 @@ pub struct RedisStoreBuilder {
 
 impl RedisStoreBuilder {
     /// The first part of every key, so that several applications can share one Redis:
-    /// `"cached"` unless set.
+    /// `"cached"` unless set. It is escaped in the keys like a key is (a `:` reads `%3A`), so
+    /// that no prefix and cache name share keys with another pair.
     ///
     /// ```
     /// let store = cached_core::RedisStore::builder("redis://127.0.0.1/").prefix("news").build()?;
@@ -130,8 +143,9 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// The name of the explicit API's entries, in their keys and in
-    /// [`stats()`](crate::stats): `"store"` unless set.
+    /// The name of the explicit API's entries, in their keys (`<prefix>:%kv:<name>:<key>`,
+    /// apart from every cached function's, whatever its name) and in
+    /// [`stats()`](crate::stats()): `"store"` unless set.
     ///
     /// ```
     /// let store = cached_core::RedisStore::builder("redis://127.0.0.1/").name("fragments").build()?;
@@ -212,10 +226,15 @@ impl RedisStoreBuilder {
     pub fn build(self) -> Result<RedisStore, Error> {
         let client = redis::Client::open(self.url.as_str())
             .map_err(|error| Error::invalid_url(format!("{}: {error}", redacted(&self.url))))?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
             link: Link::new(client, self.timeout, self.cooldown),
             repairs: repair::Repairs::default(),
-            explicit: Space::new(&self.prefix, self.name, false),
+            explicit: Space::new(
+                keys::explicit_space(&self.prefix, self.name),
+                self.name,
+                false,
+            ),
             prefix: self.prefix,
             fail_open: self.fail_open,
         });
@@ -223,6 +242,15 @@ impl RedisStoreBuilder {
         stores.retain(|store| store.strong_count() > 0);
         stores.push(Arc::downgrade(&shared));
         Ok(RedisStore { shared })
+    }
+}
+
+impl Shared {
+    /// Keeps an invalidation (or a write) that Redis missed, to apply when it answers again:
+    /// at this process's next lookup, or from a task that retries until Redis takes it.
+    pub(crate) fn keep(&self, repair: repair::Repair) {
+        self.repairs.push(repair);
+        repair::retry(self);
     }
 }
 
@@ -270,20 +298,20 @@ pub(crate) async fn invalidate_tag_everywhere(tag: String) {
 }
 
 /// Invalidates `tag` in every Redis store alive without waiting (for the sync
-/// `invalidate_tag`): queued in each store, applied before its next lookup, and sent at once
-/// from a task when there is a tokio runtime.
+/// `invalidate_tag`): kept in each store, applied before its next lookup, and sent at once from
+/// a task (on the current tokio runtime, or the one the store last connected from), which
+/// retries until Redis takes it.
 pub(crate) fn invalidate_tag_later(tag: &str) {
-    let stores = live_stores();
-    for shared in &stores {
+    for shared in live_stores() {
         let key = keys::tag(&shared.prefix, tag);
         shared.repairs.push(repair::Repair::Generation { key });
-    }
-    if let (Ok(runtime), false) = (tokio::runtime::Handle::try_current(), stores.is_empty()) {
-        runtime.spawn(async move {
-            for shared in stores {
-                let _ = shared.repairs.apply(&shared.link).await;
-            }
-        });
+        if let Some(runtime) = shared.link.runtime() {
+            runtime.spawn(async move {
+                if shared.repairs.apply(&shared.link).await.is_err() {
+                    repair::retry(&shared);
+                }
+            });
+        }
     }
 }
 
@@ -358,7 +386,7 @@ impl RedisStore {
     }
 
     /// The value stored at `key`, if there is one of type `V`: another type, or a value that
-    /// does not decode, is `None`. A value found counts as a hit in [`stats()`](crate::stats)
+    /// does not decode, is `None`. A value found counts as a hit in [`stats()`](crate::stats())
     /// (under the store's [`name`](Self::name)).
     ///
     /// ```no_run

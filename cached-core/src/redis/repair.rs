@@ -1,19 +1,32 @@
 //! Invalidations that failed while Redis could not be reached, applied when it answers again.
 //!
 //! When Redis is slow or cut off (not restarted empty), the values it holds survive the outage:
-//! an invalidation that failed meanwhile would leave them stale until their TTL. So each failed
-//! invalidation (and each failed write, whose old value may be stale) is kept here, and the
-//! first lookup after the outage applies them all, in one round trip, before it reads.
+//! an invalidation that failed meanwhile would leave them stale until their TTL, for every
+//! process. So each failed invalidation (and each failed write, whose old value may be stale)
+//! is kept here, and applied, all of them in one round trip, by whichever comes first: this
+//! process's next lookup (before it reads), or a task that retries at the breaker's pace (every
+//! cool-down) until none is left. A lookup that finds an application in progress waits for it,
+//! so that it never reads what the repairs are about to clear.
+//!
+//! What remains: until Redis answers again and the task's next attempt (at most about one
+//! cool-down later), the other processes may read the old values; a process that exits (or
+//! whose runtime ends) before then takes its kept invalidations with it, and so does a process
+//! that kept more than [`MAX_PENDING`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, Weak};
+use std::time::Duration;
 
 use super::link::Link;
+use super::Shared;
 use crate::error::Error;
 use crate::sync::lock;
 
 /// The most repairs kept: past it, new ones are dropped (and logged).
 const MAX_PENDING: usize = 10_000;
+
+/// The shortest pause between two attempts of the task, whatever the cool-down.
+const MIN_PAUSE: Duration = Duration::from_millis(50);
 
 /// One change Redis missed.
 #[derive(Debug, Clone)]
@@ -27,7 +40,14 @@ pub(crate) enum Repair {
 #[derive(Default)]
 pub(crate) struct Repairs {
     pending: Mutex<Vec<Repair>>,
+    /// Whether any repair waits or is being applied.
     any: AtomicBool,
+    /// Held while repairs are applied: one application at a time.
+    applying: tokio::sync::Mutex<()>,
+    /// Applications that failed so far.
+    failures: AtomicU64,
+    /// Whether a task retries (one per store at most).
+    retrying: AtomicBool,
 }
 
 impl Repairs {
@@ -45,21 +65,24 @@ impl Repairs {
         self.any.store(true, Ordering::Release);
     }
 
-    /// Whether any repair waits.
+    /// Whether any repair waits (or is being applied).
     #[inline]
     pub(crate) fn are_pending(&self) -> bool {
         self.any.load(Ordering::Acquire)
     }
 
     /// Applies every waiting repair in one round trip; those that could not be applied wait for
-    /// the next attempt.
+    /// the next attempt. A caller that finds another application in progress waits for it, and
+    /// fails (without a second try) if that one failed.
     pub(crate) async fn apply(&self, link: &Link) -> Result<(), Error> {
-        let repairs = {
-            let mut pending = lock(&self.pending);
-            self.any.store(false, Ordering::Release);
-            std::mem::take(&mut *pending)
-        };
+        let failures = self.failures.load(Ordering::Acquire);
+        let _applying = self.applying.lock().await;
+        if self.failures.load(Ordering::Acquire) != failures {
+            return Err(Error::unavailable());
+        }
+        let repairs = std::mem::take(&mut *lock(&self.pending));
         if repairs.is_empty() {
+            self.settle();
             return Ok(());
         }
         let mut pipeline = redis::pipe();
@@ -91,13 +114,162 @@ impl Repairs {
             let mut pending = lock(&self.pending);
             let newer = std::mem::replace(&mut *pending, repairs);
             pending.extend(newer);
-            self.any.store(true, Ordering::Release);
+            self.failures.fetch_add(1, Ordering::AcqRel);
         } else {
             tracing::info!(
                 repairs = repairs.len(),
                 "Redis cache store answers again: invalidations missed during the outage applied"
             );
+            self.settle();
         }
         applied
+    }
+
+    /// Clears `any` if nothing waits.
+    fn settle(&self) {
+        let pending = lock(&self.pending);
+        if pending.is_empty() {
+            self.any.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// Makes sure a task applies the repairs `shared` keeps until none is left, when there is a
+/// tokio runtime to run it on: the current one, or the one the store last connected from
+/// (without either, the next lookup applies them).
+pub(crate) fn retry(shared: &Shared) {
+    let Some(runtime) = shared.link.runtime() else {
+        return;
+    };
+    let repairs = &shared.repairs;
+    if repairs
+        .retrying
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return; // one is on it
+    }
+    let retrier = Retrier {
+        shared: shared.me.clone(),
+        owns: true,
+    };
+    runtime.spawn(retrier.run());
+}
+
+/// The task that retries a store's repairs. It holds the store weakly (a store dropped ends
+/// it), and gives the `retrying` flag back when it ends, cancelled with its runtime included.
+struct Retrier {
+    shared: Weak<Shared>,
+    /// Whether the flag is this task's to give back.
+    owns: bool,
+}
+
+impl Retrier {
+    async fn run(mut self) {
+        loop {
+            let Some(pause) = self.shared.upgrade().map(|shared| shared.link.cooldown()) else {
+                return;
+            };
+            // The failure that kept a repair just happened: Redis is given the breaker's time.
+            tokio::time::sleep(pause.max(MIN_PAUSE)).await;
+            let Some(shared) = self.shared.upgrade() else {
+                return;
+            };
+            let repairs = &shared.repairs;
+            if repairs.are_pending() {
+                let _ = repairs.apply(&shared.link).await;
+            }
+            if !repairs.are_pending() {
+                repairs.retrying.store(false, Ordering::Release);
+                // A repair kept just before the flag was given back left it to this task.
+                let again = repairs.are_pending()
+                    && repairs
+                        .retrying
+                        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok();
+                if !again {
+                    self.owns = false;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Retrier {
+    fn drop(&mut self) {
+        if self.owns {
+            if let Some(shared) = self.shared.upgrade() {
+                shared.repairs.retrying.store(false, Ordering::Release);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    /// A store on a port nothing listens on: every attempt fails at once.
+    fn refused() -> crate::RedisStore {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap()
+            .port();
+        crate::RedisStore::builder(&format!("redis://127.0.0.1:{port}/"))
+            .cooldown(Duration::ZERO)
+            .build()
+            .unwrap()
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn one_task_retries_the_repairs_and_it_ends_when_none_is_left() {
+        let store = refused();
+        let shared = Arc::clone(&store.shared);
+        runtime().block_on(async {
+            let tasks = || {
+                tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks()
+            };
+            for i in 0..10 {
+                shared.keep(Repair::Generation { key: vec![i] });
+            }
+            assert_eq!(tasks(), 1, "one task for them all");
+            // As if Redis had taken them: the task ends at its next attempt.
+            lock(&shared.repairs.pending).clear();
+            shared.repairs.settle();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while tasks() > 0 {
+                assert!(Instant::now() < deadline, "the task never ended");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert!(!shared.repairs.retrying.load(Ordering::Acquire));
+            shared.keep(Repair::Generation { key: vec![0] });
+            assert_eq!(tasks(), 1, "a new outage, a new task");
+        });
+        // Its runtime gone, the task gave the flag back: the next repair kept starts another.
+        assert!(!shared.repairs.retrying.load(Ordering::Acquire));
+        runtime().block_on(async {
+            shared.keep(Repair::Generation { key: vec![1] });
+            assert!(shared.repairs.retrying.load(Ordering::Acquire));
+        });
+    }
+
+    #[test]
+    fn without_a_runtime_the_repair_waits_for_the_next_lookup() {
+        let store = refused();
+        store.shared.keep(Repair::Generation { key: vec![0] });
+        assert!(store.shared.repairs.are_pending());
+        assert!(!store.shared.repairs.retrying.load(Ordering::Acquire));
     }
 }

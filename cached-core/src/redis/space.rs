@@ -1,6 +1,20 @@
 //! One cache's part of a Redis store (a `#[cache(store = REDIS)]` function, or the explicit
 //! API's): the lookup that fetches a value and its generations in one round trip, the
 //! single-flight of its computation in this process, and its counts.
+//!
+//! The single-flight keeps the promises of `crate::flight` through Redis:
+//! - **A change ends the flight for new callers.** A flight remembers what its leader's lookup
+//!   saw (the bytes of the key and the generations' tokens): a caller whose own lookup saw
+//!   something else (an invalidation, in any process, came in between) does not join it, and
+//!   starts a fresh flight in its place. The old leader's compare-and-set keeps its value out
+//!   of Redis. Invalidations and puts through this process's handles end the flight as well,
+//!   and a tag invalidation moves the epoch the flight began at.
+//! - **Check and join are one step.** A counter of the flights ended, per slot of keys, is read
+//!   before the lookup and checked under the flights' lock: a caller that missed just before a
+//!   flight of its slot ended looks again (and finds the value) rather than compute it again.
+//! - **No caller waits for itself, and a failure is no queue**: a caller that finds its own
+//!   flight, or a flight begun after the one that failed for it, computes alone and stores
+//!   nothing.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -25,9 +39,14 @@ type Erased = Arc<dyn Any + Send + Sync>;
 
 /// Stores `ARGV[2]` at `KEYS[1]` (for `ARGV[3]` ms unless it is 0) if the key still holds what
 /// the computation's lookup saw: nothing (`ARGV[1]` = "0") or the bytes `ARGV[4]`. So a value
-/// computed before an invalidation, or beside another process's, does not overwrite theirs.
+/// computed before an invalidation, or beside another process's, does not overwrite theirs. A
+/// key of another Redis type (a list, a hash: the lookup's `MGET` saw nothing there) holds no
+/// value, and is overwritten.
 const STORE_IF_UNCHANGED: &str = r"
-local now = redis.call('GET', KEYS[1])
+local now = false
+if redis.call('TYPE', KEYS[1]).ok == 'string' then
+  now = redis.call('GET', KEYS[1])
+end
 if ARGV[1] == '0' then
   if now then return 0 end
 elseif now ~= ARGV[4] then
@@ -41,9 +60,65 @@ end
 return 1
 ";
 
+/// Puts the tombstone `ARGV[1]` at `KEYS[1]` for `ARGV[2]` ms, whatever the key holds (a key
+/// of another Redis type included); returns what it held, if it was a string.
+const TOMBSTONE: &str = r"
+local before = false
+if redis.call('TYPE', KEYS[1]).ok == 'string' then
+  before = redis.call('GET', KEYS[1])
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return before
+";
+
+/// Returns the token of each generation `KEYS[i]`, first replacing with `ARGV[i]` any that is
+/// missing, of another Redis type, or not a well-formed token (see [`well_formed`]): these keys
+/// can be written by anyone, and no content of theirs may weaken invalidation.
+const GENERATIONS: &str = r"
+local tokens = {}
+for i, key in ipairs(KEYS) do
+  local token = false
+  if redis.call('TYPE', key).ok == 'string' then
+    token = redis.call('GET', key)
+  end
+  if not token or string.len(token) ~= 16 or string.find(token, '[^0-9a-f]') then
+    token = ARGV[i]
+    redis.call('SET', key, token)
+  end
+  tokens[i] = token
+end
+return tokens
+";
+
+fn script(cell: &'static std::sync::OnceLock<redis::Script>, code: &str) -> &'static redis::Script {
+    cell.get_or_init(|| redis::Script::new(code))
+}
+
 fn store_if_unchanged() -> &'static redis::Script {
     static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
-    SCRIPT.get_or_init(|| redis::Script::new(STORE_IF_UNCHANGED))
+    script(&SCRIPT, STORE_IF_UNCHANGED)
+}
+
+fn tombstone_script() -> &'static redis::Script {
+    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+    script(&SCRIPT, TOMBSTONE)
+}
+
+fn generations_script() -> &'static redis::Script {
+    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+    script(&SCRIPT, GENERATIONS)
+}
+
+/// The length of a generation token.
+const TOKEN_LEN: usize = 16;
+
+/// Whether a generation key's value is a token as [`token`] makes them (16 lowercase hex
+/// digits). Anything else was written by someone else: it is no generation to rely on.
+pub(crate) fn well_formed(token: &[u8]) -> bool {
+    token.len() == TOKEN_LEN
+        && token
+            .iter()
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(byte))
 }
 
 /// A new generation value, unique with overwhelming odds across processes and time.
@@ -88,14 +163,51 @@ fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
 }
 
+/// Slots of keys for the counts of flights ended (a power of two).
+const SLOTS: usize = 64;
+
+/// The most lookups one call makes before it computes: a caller looks again when a flight of
+/// its slot ended between its lookup and its join (the value may just have been stored), or
+/// once when its lookup and a flight's leader's disagree (its own may be the older one).
+const MAX_LOOKUPS: u32 = 4;
+
+/// The slot of a key (FNV-1a).
+fn slot(key: &[u8]) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in key {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Truncation intended: the low bits pick the slot.
+    (hash as usize) & (SLOTS - 1)
+}
+
+/// What a lookup saw of an entry, which a value computed after it is computed from: what the
+/// key held, and the tokens of the generations the entry depends on (`None` for one that could
+/// not be read nor created).
+#[derive(PartialEq, Eq)]
+struct View {
+    held: Option<Vec<u8>>,
+    tokens: Vec<Option<Vec<u8>>>,
+}
+
+/// A computation in progress in this process, and what its leader's lookup saw (`None`: the
+/// lookup failed, and the value is computed without Redis).
+struct InFlight {
+    flight: Arc<Flight<Erased>>,
+    view: Option<Arc<View>>,
+}
+
 /// The entries of one cache in a Redis store.
 pub(crate) struct Space {
     pub(crate) name: &'static str,
-    /// `<prefix>:<name>:`.
+    /// `<prefix>:<name>:` (`<prefix>:%kv:<name>:` for the explicit API).
     start: Vec<u8>,
     /// The generation of the whole cache, if it can be invalidated as a whole.
     generation: Option<Vec<u8>>,
-    flights: Mutex<HashMap<Vec<u8>, Arc<Flight<Erased>>>>,
+    flights: Mutex<HashMap<Vec<u8>, InFlight>>,
+    /// Flights ended (or ended by a change), per slot of keys: changed under the flights' lock.
+    ended: [AtomicU64; SLOTS],
     counts: Counts,
     warned_unencodable: AtomicBool,
 }
@@ -104,32 +216,49 @@ pub(crate) struct Space {
 struct Lead<'a> {
     space: &'a Space,
     key: Vec<u8>,
+    slot: usize,
     flight: Arc<Flight<Erased>>,
     finished: bool,
 }
 
 impl Lead<'_> {
-    fn end(&mut self, value: Option<Erased>) {
+    /// Ends the flight (taking it out of the map, unless a change or a newer flight took its
+    /// place already), then hands `outcome` to its waiters.
+    fn end(&mut self, outcome: Outcome<Erased>) {
         self.finished = true;
-        lock(&self.space.flights).remove(&self.key);
-        self.flight.end(|| match value {
-            Some(value) => Outcome::Value(value),
-            None => Outcome::Abandoned,
-        });
+        {
+            let mut flights = lock(&self.space.flights);
+            let ours = flights
+                .get(&self.key)
+                .is_some_and(|current| Arc::ptr_eq(&current.flight, &self.flight));
+            if ours {
+                flights.remove(&self.key);
+            }
+            self.space.ended[self.slot].fetch_add(1, Ordering::Release);
+        }
+        self.flight.end(move || outcome);
     }
 }
 
 impl Drop for Lead<'_> {
     fn drop(&mut self) {
         if !self.finished {
-            self.end(None);
+            self.end(Outcome::Abandoned);
         }
     }
 }
 
 enum Joined<'a> {
+    /// Compute, and store the value.
     Lead(Lead<'a>),
+    /// Wait for this flight's value.
     Wait(Arc<Flight<Erased>>),
+    /// Compute without a flight and store nothing: the flight found is the caller's own (it
+    /// would wait for itself), or the caller retries after a failed flight and found another
+    /// retrier's (waiting would turn the retries into a queue).
+    Alone,
+    /// Look the key up again.
+    Again,
 }
 
 /// What one lookup found.
@@ -141,13 +270,15 @@ struct Found {
 }
 
 impl Space {
-    pub(crate) fn new(prefix: &str, name: &'static str, whole: bool) -> Self {
-        let start = super::keys::space(prefix, name);
+    /// The entries whose keys start with `start` (see `keys::space`), with a generation of
+    /// their own if `whole` (they can be invalidated all at once).
+    pub(crate) fn new(start: Vec<u8>, name: &'static str, whole: bool) -> Self {
         Space {
             name,
             generation: whole.then(|| super::keys::generation(&start)),
             start,
             flights: Mutex::new(HashMap::new()),
+            ended: std::array::from_fn(|_| AtomicU64::new(0)),
             counts: Counts::default(),
             warned_unencodable: AtomicBool::new(false),
         }
@@ -190,7 +321,9 @@ impl Space {
     ) -> Result<Found, Error> {
         if shared.repairs.are_pending() {
             // Boxed: rare, and kept out of every call's future.
-            Box::pin(shared.repairs.apply(&shared.link)).await?;
+            Box::pin(shared.repairs.apply(&shared.link))
+                .await
+                .inspect_err(|_| self.failed())?;
         }
         let mut values: Vec<Option<Vec<u8>>> = shared
             .link
@@ -219,13 +352,15 @@ impl Space {
         generations: &[Vec<u8>],
     ) -> Option<V> {
         let held = found.held.as_ref()?;
+        // A generation that is not a well-formed token is none: what depends on it is stale.
         let current: Vec<Dependency> = generations
             .iter()
             .zip(&found.generations)
             .filter_map(|(key, token)| {
+                let token = token.as_ref().filter(|token| well_formed(token))?;
                 Some(Dependency {
                     id: envelope::dependency_id(key),
-                    token: token.clone()?,
+                    token: token.clone(),
                 })
             })
             .collect();
@@ -240,65 +375,126 @@ impl Space {
         }
     }
 
-    fn join(&self, key: &[u8]) -> Joined<'_> {
+    /// After a miss: the flight to wait for, or what else to do. `ended` is the count of the
+    /// key's slot read before the lookup, `view` what the lookup saw, `lookups` how many this
+    /// call made.
+    fn join(
+        &self,
+        key: &[u8],
+        slot: usize,
+        ended: u64,
+        view: Option<&Arc<View>>,
+        after_failure: bool,
+        lookups: u32,
+    ) -> Joined<'_> {
+        let epoch = crate::tags::epoch();
         let mut flights = lock(&self.flights);
-        if let Some(flight) = flights.get(key) {
-            return Joined::Wait(Arc::clone(flight));
+        if let Some(current) = flights.get(key) {
+            if after_failure || current.flight.is_led_by_current_caller() {
+                return Joined::Alone;
+            }
+            // A caller whose lookup failed cannot tell: it shares the computation (an outage
+            // is no time for a stampede).
+            let same = current.flight.epoch() == epoch
+                && match (view, &current.view) {
+                    (None, _) => true,
+                    (Some(mine), Some(theirs)) => mine == theirs,
+                    (Some(_), None) => false,
+                };
+            if same {
+                return Joined::Wait(Arc::clone(&current.flight));
+            }
+            // The flight began from other data: before a change, or (if this caller's lookup
+            // is the older one) after it. Look again once, then take its place.
+            if lookups == 1 {
+                return Joined::Again;
+            }
+        } else if self.ended[slot].load(Ordering::Acquire) != ended && lookups < MAX_LOOKUPS {
+            // A flight of this slot ended since the lookup: maybe this key's, with its value
+            // stored just after the lookup missed it.
+            return Joined::Again;
         }
-        let flight = Arc::new(Flight::new(0));
-        flights.insert(key.to_vec(), Arc::clone(&flight));
+        let flight = Arc::new(Flight::new(epoch));
+        flights.insert(
+            key.to_vec(),
+            InFlight {
+                flight: Arc::clone(&flight),
+                view: view.cloned(),
+            },
+        );
         Joined::Lead(Lead {
             space: self,
             key: key.to_vec(),
+            slot,
             flight,
             finished: false,
         })
     }
 
-    /// The value of every generation an entry depends on, creating those that do not exist
-    /// yet (in one round trip).
-    async fn dependencies(
+    /// Ends the flight of `key`, if there is one, for the callers that come after a change
+    /// (its waiters still receive its value, which is not stored).
+    fn end_flight(&self, key: &[u8]) {
+        let mut flights = lock(&self.flights);
+        flights.remove(key);
+        self.ended[slot(key)].fetch_add(1, Ordering::Release);
+    }
+
+    /// Ends every flight of the cache (see [`end_flight`](Self::end_flight)).
+    fn end_flights(&self) {
+        let mut flights = lock(&self.flights);
+        flights.clear();
+        for ended in &self.ended {
+            ended.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// The token of every generation an entry depends on, given what a lookup saw of them
+    /// (`seen`, shorter if it saw none): those missing, not strings or not well-formed tokens
+    /// are replaced with fresh ones first, in one round trip for them all (none when every
+    /// token is well-formed).
+    async fn resolve(
         &self,
         shared: &Shared,
         generations: &[Vec<u8>],
-        seen: Vec<Option<Vec<u8>>>,
-    ) -> Result<Vec<Dependency>, Error> {
-        let missing: Vec<usize> = (0..generations.len())
-            .filter(|&i| seen.get(i).is_none_or(Option::is_none))
+        seen: &[Option<Vec<u8>>],
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let good = |i: usize| {
+            seen.get(i)
+                .and_then(Option::as_deref)
+                .filter(|token| well_formed(token))
+        };
+        let bad: Vec<usize> = (0..generations.len())
+            .filter(|&i| good(i).is_none())
             .collect();
-        let mut tokens = seen;
-        tokens.resize(generations.len(), None);
-        if !missing.is_empty() {
-            let fresh: Vec<Vec<u8>> = missing.iter().map(|_| token()).collect();
-            let mut pipeline = redis::pipe();
-            for (&i, token) in missing.iter().zip(&fresh) {
-                // Created unless another caller did first; either way, its value now.
-                pipeline
-                    .cmd("SET")
-                    .arg(&generations[i])
-                    .arg(token)
-                    .arg("NX")
-                    .arg("GET");
-            }
-            let before: Vec<Option<Vec<u8>>> = shared
-                .link
-                .run(|mut connection| async move { pipeline.query_async(&mut connection).await })
-                .await
-                .inspect_err(|_| self.failed())?;
-            for ((&i, token), before) in missing.iter().zip(fresh).zip(before) {
-                tokens[i] = Some(before.unwrap_or(token));
-            }
+        let mut tokens: Vec<Vec<u8>> = (0..generations.len())
+            .map(|i| good(i).map(<[u8]>::to_vec).unwrap_or_default())
+            .collect();
+        if bad.is_empty() {
+            return Ok(tokens);
         }
-        Ok(generations
-            .iter()
-            .zip(tokens)
-            .filter_map(|(key, token)| {
-                Some(Dependency {
-                    id: envelope::dependency_id(key),
-                    token: token?,
-                })
+        let keys: Vec<&[u8]> = bad.iter().map(|&i| generations[i].as_slice()).collect();
+        let now: Vec<Vec<u8>> = shared
+            .link
+            .run(|mut connection| async move {
+                let mut invocation = generations_script().prepare_invoke();
+                for key in keys {
+                    invocation.key(key);
+                    invocation.arg(token());
+                }
+                invocation.invoke_async(&mut connection).await
             })
-            .collect())
+            .await
+            .inspect_err(|_| self.failed())?;
+        if now.len() != bad.len() || !now.iter().all(|token| well_formed(token)) {
+            self.failed();
+            return Err(Error::remote(
+                "the generations script answered something else",
+            ));
+        }
+        for (i, token) in bad.into_iter().zip(now) {
+            tokens[i] = token;
+        }
+        Ok(tokens)
     }
 
     /// Stores `bytes` at `key` if it still holds `seen`; whether it did.
@@ -350,8 +546,12 @@ impl Space {
         F: Future<Output = R>,
     {
         let start = Instant::now();
+        let slot = slot(&key);
         let mut missed = false;
+        let mut after_failure = false;
+        let mut lookups = 0;
         loop {
+            let ended = self.ended[slot].load(Ordering::Acquire);
             // `None`: the store failed, and the value is computed without it (still once for
             // all the callers waiting here: an outage is no time for a stampede).
             let found = match self.fetch(shared, &key, &generations).await {
@@ -379,46 +579,80 @@ impl Space {
                 return wrap(value);
             }
             missed = true;
-            match self.join(&key) {
-                Joined::Wait(flight) => {
-                    let value = match flight.wait_async().await {
-                        Outcome::Value(value) => Some(value),
-                        Outcome::Failed | Outcome::Abandoned => None,
+            lookups += 1;
+            // What a value computed now is computed from: the generations are resolved
+            // (created or repaired if need be) before the join, so that this caller's view and
+            // a leader's compare. Boxed, as the miss path's round trips are: inline, they would
+            // make every call's future (a hit's included) several kilobytes to move.
+            let (view, tokens) = match found {
+                Some(found) => {
+                    let resolved =
+                        Box::pin(self.resolve(shared, &generations, &found.generations)).await;
+                    let seen = match &resolved {
+                        Ok(tokens) => tokens.iter().cloned().map(Some).collect(),
+                        Err(_) => found
+                            .generations
+                            .into_iter()
+                            .map(|token| token.filter(|token| well_formed(token)))
+                            .collect(),
                     };
-                    if let Some(value) = value.and_then(|v| v.downcast_ref::<V>().cloned()) {
-                        add(&self.counts.misses, 1);
-                        return wrap(value);
+                    let view = View {
+                        held: found.held,
+                        tokens: seen,
+                    };
+                    (Some(Arc::new(view)), resolved.ok())
+                }
+                None => (None, None),
+            };
+            match self.join(&key, slot, ended, view.as_ref(), after_failure, lookups) {
+                Joined::Again => {}
+                Joined::Wait(flight) => {
+                    tracing::trace!(cache = self.name, "waiting for the computation in progress");
+                    match flight.wait_async().await {
+                        Outcome::Value(value) => {
+                            if let Some(value) = value.downcast_ref::<V>() {
+                                add(&self.counts.misses, 1);
+                                return wrap(value.clone());
+                            }
+                        }
+                        // Retry at once, and compute rather than wait for another flight.
+                        Outcome::Failed => after_failure = true,
+                        Outcome::Abandoned => {}
                     }
+                }
+                Joined::Alone => {
+                    add(&self.counts.misses, 1);
+                    let (returned, took) = self.computed(compute).await;
+                    tracing::debug!(cache = self.name, ?took, "cache miss: computed alone");
+                    return returned;
                 }
                 Joined::Lead(mut lead) => {
                     add(&self.counts.misses, 1);
-                    let Some(found) = found else {
-                        let (returned, _) = self.computed(compute).await;
-                        if let Some((value, _)) = value_of(&returned) {
-                            lead.end(Some(Arc::new(value.clone())));
-                        }
-                        return returned;
-                    };
-                    // The miss path's round trips are boxed: inline, they would make every
-                    // call's future (a hit's included) several kilobytes to move.
-                    let dependencies =
-                        Box::pin(self.dependencies(shared, &generations, found.generations)).await;
                     let (returned, took) = self.computed(compute).await;
                     let Some((value, keep)) = value_of(&returned) else {
                         tracing::debug!(cache = self.name, ?took, "cache miss: error, not stored");
+                        lead.end(Outcome::Failed);
                         return returned;
                     };
                     tracing::debug!(cache = self.name, ?took, stored = keep, "cache miss");
-                    if let (true, Ok(dependencies)) = (keep, dependencies) {
+                    if let (true, Some(view), Some(tokens)) = (keep, &view, tokens) {
+                        let dependencies: Vec<Dependency> = generations
+                            .iter()
+                            .zip(tokens)
+                            .map(|(key, token)| Dependency {
+                                id: envelope::dependency_id(key),
+                                token,
+                            })
+                            .collect();
                         match envelope::encode(value, fingerprint, &dependencies) {
                             Ok(bytes) => {
-                                let seen = found.held.as_deref();
+                                let seen = view.held.as_deref();
                                 let _ = Box::pin(self.store(shared, &key, seen, &bytes, ttl)).await;
                             }
                             Err(error) => self.unencodable(&error),
                         }
                     }
-                    lead.end(Some(Arc::new(value.clone())));
+                    lead.end(Outcome::Value(Arc::new(value.clone())));
                     return returned;
                 }
             }
@@ -462,8 +696,25 @@ impl Space {
         Ok(self.usable(&found, fingerprint, generations))
     }
 
-    /// Stores `value` as the entry `key`, whatever it held.
+    /// Stores `value` as the entry `key`, whatever it held; a computation of it in progress in
+    /// this process is no longer joined.
     pub(crate) async fn put<V: Serialize>(
+        &self,
+        shared: &Shared,
+        fingerprint: [u8; 8],
+        key: &[u8],
+        generations: &[Vec<u8>],
+        value: &V,
+        ttl: Option<Duration>,
+    ) -> Result<(), Error> {
+        let put = self
+            .put_in_redis(shared, fingerprint, key, generations, value, ttl)
+            .await;
+        self.end_flight(key);
+        put
+    }
+
+    async fn put_in_redis<V: Serialize>(
         &self,
         shared: &Shared,
         fingerprint: [u8; 8],
@@ -475,15 +726,23 @@ impl Space {
         let ttl = millis(ttl);
         // If the store fails, the value there may predate the change this put was for.
         let repair = || {
-            shared.repairs.push(Repair::Tombstone {
+            shared.keep(Repair::Tombstone {
                 key: key.to_vec(),
                 ttl_ms: tombstone_millis(ttl),
             })
         };
-        let dependencies = self
-            .dependencies(shared, generations, Vec::new())
+        let tokens = self
+            .resolve(shared, generations, &[])
             .await
             .inspect_err(|_| repair())?;
+        let dependencies: Vec<Dependency> = generations
+            .iter()
+            .zip(tokens)
+            .map(|(key, token)| Dependency {
+                id: envelope::dependency_id(key),
+                token,
+            })
+            .collect();
         let bytes = envelope::encode(value, fingerprint, &dependencies).map_err(Error::encode)?;
         shared
             .link
@@ -506,7 +765,8 @@ impl Space {
 
     /// Invalidates the entry `key`: a tombstone takes its place (for the TTL, at most a day),
     /// so that a computation in progress anywhere cannot store a value that predates the
-    /// change. Returns whether the key held a value.
+    /// change, and a computation in progress in this process is no longer joined. Returns
+    /// whether the key held a value.
     pub(crate) async fn invalidate(
         &self,
         shared: &Shared,
@@ -515,27 +775,23 @@ impl Space {
     ) -> Result<bool, Error> {
         let tombstone = envelope::tombstone(&token());
         let ttl = tombstone_millis(millis(ttl));
-        let before: Option<Vec<u8>> = shared
+        let before: Result<Option<Vec<u8>>, Error> = shared
             .link
             .run(|mut connection| async move {
-                let mut command = redis::cmd("SET");
-                command
-                    .arg(key)
-                    .arg(tombstone)
-                    .arg("PX")
-                    .arg(ttl)
-                    .arg("GET");
-                command.query_async(&mut connection).await
+                let mut invocation = tombstone_script().key(key);
+                invocation.arg(tombstone).arg(ttl);
+                invocation.invoke_async(&mut connection).await
             })
             .await
             .inspect_err(|_| {
                 self.failed();
-                shared.repairs.push(Repair::Tombstone {
+                shared.keep(Repair::Tombstone {
                     key: key.to_vec(),
                     ttl_ms: ttl,
                 });
-            })?;
-        let held = before.is_some_and(|bytes| bytes.first() != Some(&0));
+            });
+        self.end_flight(key);
+        let held = before?.is_some_and(|bytes| bytes.first() != Some(&0));
         if held {
             add(&self.counts.invalidations, 1);
         }
@@ -544,7 +800,7 @@ impl Space {
 
     /// Deletes the entry `key`; whether there was one.
     pub(crate) async fn delete(&self, shared: &Shared, key: &[u8]) -> Result<bool, Error> {
-        let deleted: i64 = shared
+        let deleted: Result<i64, Error> = shared
             .link
             .run(|mut connection| async move {
                 redis::cmd("DEL")
@@ -555,25 +811,30 @@ impl Space {
             .await
             .inspect_err(|_| {
                 self.failed();
-                shared.repairs.push(Repair::Tombstone {
+                shared.keep(Repair::Tombstone {
                     key: key.to_vec(),
                     ttl_ms: tombstone_millis(0),
                 });
-            })?;
+            });
+        self.end_flight(key);
+        let deleted = deleted?;
         if deleted > 0 {
             add(&self.counts.invalidations, 1);
         }
         Ok(deleted > 0)
     }
 
-    /// Invalidates every entry of the cache, in one command whatever their number.
+    /// Invalidates every entry of the cache, in one command whatever their number; the
+    /// computations in progress in this process are no longer joined.
     pub(crate) async fn invalidate_all(&self, shared: &Shared) -> Result<(), Error> {
         let Some(generation) = &self.generation else {
             return Ok(());
         };
-        new_generation(shared, generation)
+        let moved = new_generation(shared, generation)
             .await
-            .inspect_err(|_| self.failed())
+            .inspect_err(|_| self.failed());
+        self.end_flights();
+        moved
     }
 
     /// The counts so far.
@@ -599,7 +860,7 @@ impl Space {
 }
 
 /// Gives a generation a new value: every entry stored under the old one is stale. If Redis
-/// cannot be reached, the change is applied when it answers again.
+/// cannot be reached, the change is kept and applied when it answers again.
 pub(crate) async fn new_generation(shared: &Shared, key: &[u8]) -> Result<(), Error> {
     let token = token();
     shared
@@ -612,11 +873,7 @@ pub(crate) async fn new_generation(shared: &Shared, key: &[u8]) -> Result<(), Er
                 .await
         })
         .await
-        .inspect_err(|_| {
-            shared
-                .repairs
-                .push(Repair::Generation { key: key.to_vec() })
-        })
+        .inspect_err(|_| shared.keep(Repair::Generation { key: key.to_vec() }))
 }
 
 /// How long a tombstone stays: the entry's TTL (in ms, 0 for none), or a day without one.
@@ -625,5 +882,34 @@ fn tombstone_millis(ttl_ms: u64) -> u64 {
         86_400_000
     } else {
         ttl_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_well_formed_and_nothing_else_is() {
+        for _ in 0..100 {
+            assert!(well_formed(&token()));
+        }
+        let long = vec![b'a'; 300];
+        for other in [
+            &b""[..],
+            b"0123456789abcde",
+            b"0123456789ABCDEF",
+            b"hello world 1234",
+            &long,
+        ] {
+            assert!(!well_formed(other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn slots_spread_keys() {
+        let slots: std::collections::HashSet<usize> =
+            (0u32..1000).map(|i| slot(&i.to_be_bytes())).collect();
+        assert_eq!(slots.len(), SLOTS);
     }
 }

@@ -2,11 +2,12 @@
 //! cannot get wrong.
 
 use syn::visit::Visit;
-use syn::{Expr, Lit, LitInt, LitStr, ReturnType, Type};
+use syn::{Expr, Lit, LitInt, LitStr, ReturnType};
 
 use super::parse::Args;
 use crate::common::errors::Errors;
 use crate::common::item_fn::{param_ident, MaybeItemFn};
+use crate::common::result_type::returns_result;
 
 const VALID: &str = "`ttl`, `capacity`, `key`, `name`, `unless`, `tags`, `store`";
 
@@ -110,24 +111,12 @@ fn name(value: Expr, errors: &mut Errors) -> Option<LitStr> {
     }
 }
 
-/// The last path segment of the return type decides: `Result` (of any path) caches `Ok` only.
+/// A `Result` (as `common::result_type` decides, for every attribute alike) caches `Ok` only.
 fn shape(output: &ReturnType) -> Shape {
-    let mut ty = match output {
-        ReturnType::Default => return Shape::Plain,
-        ReturnType::Type(_, ty) => &**ty,
-    };
-    loop {
-        match ty {
-            Type::Paren(inner) => ty = &inner.elem,
-            Type::Group(inner) => ty = &inner.elem,
-            Type::Path(path) => {
-                return match path.path.segments.last() {
-                    Some(last) if last.ident == "Result" => Shape::Fallible,
-                    _ => Shape::Plain,
-                };
-            }
-            _ => return Shape::Plain,
-        }
+    if returns_result(output) {
+        Shape::Fallible
+    } else {
+        Shape::Plain
     }
 }
 

@@ -32,6 +32,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::common::item_fn::MaybeItemFn;
+use crate::common::result_type::returns_result;
 
 /// What to do with one named entry after success.
 pub(crate) enum Action {
@@ -40,13 +41,6 @@ pub(crate) enum Action {
     PutReturned,
     /// Store the value of this expression.
     Put(syn::Expr),
-}
-
-fn is_result(output: &syn::ReturnType) -> bool {
-    let syn::ReturnType::Type(_, ty) = output else {
-        return false;
-    };
-    matches!(&**ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Result"))
 }
 
 /// `func`, rewritten to run `actions` on the entries `targets` name (calls of companions).
@@ -101,7 +95,7 @@ pub(crate) fn expand(func: &MaybeItemFn, targets: Vec<(TokenStream, Action)>) ->
     } else {
         quote!((|| -> #ret #body)())
     };
-    let succeeded = if is_result(&func.sig.output) {
+    let succeeded = if returns_result(&func.sig.output) {
         quote!(#p::ok_value(&#returned))
     } else {
         quote!(#p::Some(&#returned))

@@ -5,3 +5,4 @@ pub(crate) mod companion;
 pub(crate) mod errors;
 pub(crate) mod item_fn;
 pub(crate) mod mentions;
+pub(crate) mod result_type;

@@ -1,5 +1,13 @@
-//! `#[derive(CacheKey)]`: a struct encodes its fields in order; an enum, the variant's index
-//! and then its fields (see `cached_core::CacheKey` for the byte format).
+//! `#[derive(CacheKey)]`: a struct encodes its header (its tag and its type's id) and then its
+//! fields in order; an enum, its header, the variant's index and then its fields (see
+//! `cached_core::CacheKey` for the byte format and what it promises).
+//!
+//! The type's id is a hash of its path, `module_path!()` and the name, computed at compile time
+//! into a constant: two derived types of the same shape (`struct UserId(u32)` and
+//! `struct OrderId(u32)`, or two `Id`s in two modules) are different keys, and the bytes stay
+//! the same from build to build. The path is known only where the expansion lands, so the
+//! constant (an inline `const` block, evaluated by the compiler) is built there, with
+//! `concat!(module_path!(), ..)`.
 //!
 //! Input:
 //!
@@ -13,16 +21,20 @@
 //! ```text
 //! impl<T> CacheKey for Listing<T> where T: CacheKey {
 //!     fn encode_key(&self, out: &mut KeyEncoder) {
+//!         let TYPE = const { KeyEncoder::__derived_enum(concat!(module_path!(), "::Listing")) };
 //!         match self {
-//!             Listing::All => { out.write_len(0); }
-//!             Listing::Page { category, page } => { out.write_len(1); key_part(category, out); key_part(page, out); }
+//!             Listing::All => { out.__write_variant(&TYPE, 0); }
+//!             Listing::Page { category, page } => { out.__write_variant(&TYPE, 1); key_part(category, out); key_part(page, out); }
 //!         }
 //!     }
 //! }
 //! ```
+//!
+//! A struct writes its header with `out.__write_struct(&TYPE)` (built by `__derived_struct`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
@@ -66,28 +78,37 @@ fn bind(fields: &Fields) -> (TokenStream, Vec<TokenStream>) {
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let p = quote!(::cached_core::__private);
     let out = syn::Ident::new("__cached_out", Span::mixed_site());
+    let header = syn::Ident::new("__cached_type", Span::mixed_site());
     let ty = &input.ident;
+    // `::Name`, to follow the module path where the expansion lands.
+    let name = syn::LitStr::new(&format!("::{}", ty.unraw()), ty.span());
+    let path = quote!(#p::concat!(#p::module_path!(), #name));
     let body =
         match &input.data {
             Data::Struct(data) => {
                 let (pattern, writes) = bind(&data.fields);
                 quote! {
+                    let #header = const { #p::KeyEncoder::__derived_struct(#path) };
+                    #out.__write_struct(&#header);
                     let #ty #pattern = self;
                     #(#writes)*
                 }
             }
+            // No value to encode: `*self`, as a reference to an empty enum is not empty.
+            Data::Enum(data) if data.variants.is_empty() => quote!(match *self {}),
             Data::Enum(data) => {
                 let arms = data.variants.iter().enumerate().map(|(index, variant)| {
                     let name = &variant.ident;
                     let (pattern, writes) = bind(&variant.fields);
                     quote! {
                         #ty::#name #pattern => {
-                            #out.write_len(#index);
+                            #out.__write_variant(&#header, #index);
                             #(#writes)*
                         }
                     }
                 });
                 quote! {
+                    let #header = const { #p::KeyEncoder::__derived_enum(#path) };
                     match self {
                         #(#arms)*
                     }
