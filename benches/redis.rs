@@ -95,7 +95,7 @@ fn redis_paths(c: &mut Criterion) {
         .block_on(client.get_multiplexed_async_connection())
         .unwrap_or_else(|error| panic!("{error}"));
     runtime.block_on(profile(7));
-    let key = "bench:profile:%00%00%00%00%00%00%00%07";
+    let key = "bench:profile:%13%00%00%00%00%00%00%00%07";
     let bytes: Vec<u8> = runtime
         .block_on(connection.clone().get(key))
         .unwrap_or_else(|error| panic!("{error}"));
