@@ -174,13 +174,11 @@ pub fn invalidate_tag(tag: impl AsRef<str>) {
 
 /// Invalidates `tag` in the caches of this process.
 pub(crate) fn invalidate_local_tag(tag: &str) {
-    // A tag no live entry has has no entry to invalidate, and no computation in progress
-    // depends on it: one that adds it later reads the data after this invalidation, as a body
-    // runs after its tags are added.
+    // A tag no live entry has has no entry to invalidate.
     if let Some(generation) = table().find(tag) {
         generation.fetch_add(1, Ordering::AcqRel);
-        moved_on();
     }
+    moved_on();
 }
 
 /// Moves on from an invalidation that no store sees key by key (a tag, a shared store's whole
