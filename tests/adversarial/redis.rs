@@ -691,3 +691,60 @@ async fn a_prefix_with_a_colon_does_not_collide_with_a_name_with_one() {
     assert_eq!(in_short_prefix(1).await, "short 1");
     assert_eq!(LONG_PREFIX.prefix(), "adv-app:x");
 }
+
+// ---- A tag invalidation during an outage ends the flight in this process ----------------------
+
+/// A store whose Redis refuses: a port that was free a moment ago and has no listener.
+static REFUSED: LazyLock<RedisStore> = LazyLock::new(|| {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    RedisStore::builder(&format!("redis://127.0.0.1:{port}/"))
+        .build()
+        .unwrap()
+});
+static OUTAGE_PRICE: AtomicU32 = AtomicU32::new(1);
+static OUTAGE_STARTED: Notify = Notify::const_new();
+static OUTAGE_GO: Notify = Notify::const_new();
+static OUTAGE_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cache(store = REFUSED, name = "outage_price", tags = ["outage-prices"])]
+async fn outage_price(id: u32) -> u32 {
+    let _ = id;
+    let seen = OUTAGE_PRICE.load(SeqCst);
+    if OUTAGE_RUNS.fetch_add(1, SeqCst) == 0 {
+        OUTAGE_STARTED.notify_one();
+        OUTAGE_GO.notified().await;
+    }
+    seen
+}
+
+#[invalidates(tag = "outage-prices")]
+async fn outage_reprice(new: u32) -> Result<(), String> {
+    OUTAGE_PRICE.store(new, SeqCst);
+    Ok(())
+}
+
+/// Found by review: with Redis unreachable, a tag invalidation in this process left the
+/// computation that began before it open to new callers (the tag has no in-process generation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_invalidation_during_an_outage_ends_the_flight_in_this_process() {
+    let old = tokio::spawn(outage_price(1));
+    OUTAGE_STARTED.notified().await;
+    outage_reprice(2).await.unwrap();
+    let mut new = tokio::spawn(outage_price(1));
+    // Only the broken code waits here: the new call joined the held computation.
+    let fresh = tokio::time::timeout(Duration::from_secs(60), &mut new).await;
+    OUTAGE_GO.notify_one();
+    let fresh = match fresh {
+        Ok(value) => value.unwrap(),
+        Err(_) => new.await.unwrap(),
+    };
+    assert_eq!(old.await.unwrap(), 1);
+    assert_eq!(
+        fresh, 2,
+        "a call after the tag invalidation returned got the old price"
+    );
+}
