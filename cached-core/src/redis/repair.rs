@@ -80,13 +80,19 @@ impl Repairs {
         if self.failures.load(Ordering::Acquire) != failures {
             return Err(Error::unavailable());
         }
-        let repairs = std::mem::take(&mut *lock(&self.pending));
+        // Put back unless applied: on a failure, and when the caller's future is dropped
+        // mid-way (a timeout around a lookup), where they would otherwise be lost.
+        let mut taken = Taken {
+            repairs: self,
+            batch: std::mem::take(&mut *lock(&self.pending)),
+        };
+        let repairs = &taken.batch;
         if repairs.is_empty() {
             self.settle();
             return Ok(());
         }
         let mut pipeline = redis::pipe();
-        for repair in &repairs {
+        for repair in repairs {
             match repair {
                 Repair::Tombstone { key, ttl_ms } => {
                     let tombstone = super::envelope::tombstone(&super::space::token());
@@ -110,19 +116,25 @@ impl Repairs {
         let applied = link
             .run(|mut connection| async move { pipeline.query_async::<()>(&mut connection).await })
             .await;
-        if applied.is_err() {
-            let mut pending = lock(&self.pending);
-            let newer = std::mem::replace(&mut *pending, repairs);
-            pending.extend(newer);
-            self.failures.fetch_add(1, Ordering::AcqRel);
-        } else {
+        if applied.is_ok() {
+            let repairs = std::mem::take(&mut taken.batch);
             tracing::info!(
                 repairs = repairs.len(),
                 "Redis cache store answers again: invalidations missed during the outage applied"
             );
+            drop(taken);
             self.settle();
         }
         applied
+    }
+
+    /// Puts a batch that was not applied back in front of the repairs queued since.
+    fn put_back(&self, batch: Vec<Repair>) {
+        let mut pending = lock(&self.pending);
+        let newer = std::mem::replace(&mut *pending, batch);
+        pending.extend(newer);
+        self.failures.fetch_add(1, Ordering::AcqRel);
+        self.any.store(true, Ordering::Release);
     }
 
     /// Clears `any` if nothing waits.
@@ -130,6 +142,20 @@ impl Repairs {
         let pending = lock(&self.pending);
         if pending.is_empty() {
             self.any.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// A batch of repairs being applied: put back when dropped, unless emptied once applied.
+struct Taken<'a> {
+    repairs: &'a Repairs,
+    batch: Vec<Repair>,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if !self.batch.is_empty() {
+            self.repairs.put_back(std::mem::take(&mut self.batch));
         }
     }
 }
@@ -271,5 +297,45 @@ mod tests {
         store.shared.keep(Repair::Generation { key: vec![0] });
         assert!(store.shared.repairs.are_pending());
         assert!(!store.shared.repairs.retrying.load(Ordering::Acquire));
+    }
+
+    /// Found by review: a caller's timeout around a lookup (which applies the repairs first)
+    /// dropped the batch being applied, and the kept invalidations were lost.
+    #[tokio::test]
+    async fn a_cancelled_application_keeps_its_repairs() {
+        // A server that accepts and never answers: the application waits until cancelled.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (accepted, connected) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let connection = listener.accept();
+            let _ = accepted.send(());
+            // Held open, silent, until the test process ends.
+            std::thread::park();
+            drop(connection);
+        });
+        let store = crate::RedisStore::builder(&format!("redis://127.0.0.1:{port}/"))
+            .timeout(Duration::from_secs(600))
+            .build()
+            .unwrap();
+        let shared = Arc::clone(&store.shared);
+        shared
+            .repairs
+            .push(Repair::Generation { key: b"t".to_vec() });
+        let applying = {
+            let shared = Arc::clone(&shared);
+            tokio::spawn(async move { shared.repairs.apply(&shared.link).await })
+        };
+        tokio::task::spawn_blocking(move || connected.recv().unwrap())
+            .await
+            .unwrap();
+        applying.abort();
+        assert!(applying.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            lock(&shared.repairs.pending).len(),
+            1,
+            "the kept invalidation was lost"
+        );
+        assert!(shared.repairs.are_pending());
     }
 }
