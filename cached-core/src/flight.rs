@@ -12,20 +12,25 @@
 //!   a caller that arrives after the change starts a fresh computation instead of receiving a
 //!   value computed from the old data; the old flight's value is handed to its waiters but
 //!   not stored.
-//! - **No caller waits for itself.** A flight remembers the task (or, outside a task, the
-//!   thread) that leads it; a caller that finds its own flight (a function that calls itself
-//!   with the same key, directly or through another cached function) computes without waiting,
-//!   where waiting would never end.
+//! - **No caller waits for itself.** While a leader's computation runs (a sync body) or is
+//!   polled (an async one), its flight is marked on the running thread; a lookup made from
+//!   inside it (a function that calls itself with the same key, directly or through another
+//!   cached function) finds the mark and computes without waiting, where waiting would never
+//!   end. Concurrent calls that are merely in the same task (`join!`) are not inside the
+//!   leader's poll, so they wait and share its value as any other caller.
 //! - **A failure is no queue.** The waiters of a flight whose body failed do not line up
 //!   behind one new leader each: they retry at once, and a retrier that finds another's new
 //!   flight computes beside it instead of waiting (see [`Outcome::Failed`]).
 
-use std::pin::pin;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::store::lru::{LruShards, StoreKey};
-use crate::sync::modelled::{lock, thread_id, Condvar, Mutex, ThreadId};
+use crate::sync::modelled::{lock, Condvar, Mutex};
 
 /// What a flight ended with, as a waiter sees it.
 pub(crate) enum Outcome<V> {
@@ -47,19 +52,48 @@ impl<V: Clone> Clone for Outcome<V> {
     }
 }
 
-/// Who runs a computation: a tokio task (which may move between threads), or else a thread.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Caller {
-    Task(tokio::task::Id),
-    Thread(ThreadId),
+thread_local! {
+    /// The flights whose computation is running on this thread now, innermost last.
+    static COMPUTING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
-impl Caller {
-    fn current() -> Self {
-        match tokio::task::try_id() {
-            Some(task) => Caller::Task(task),
-            None => Caller::Thread(thread_id()),
-        }
+/// Marks a flight's computation as running on this thread, for as long as it lives.
+struct Marked(usize);
+
+impl Marked {
+    fn new(id: usize) -> Self {
+        let _ = COMPUTING.try_with(|computing| computing.borrow_mut().push(id));
+        Marked(id)
+    }
+}
+
+impl Drop for Marked {
+    fn drop(&mut self) {
+        let _ = COMPUTING.try_with(|computing| {
+            let mut computing = computing.borrow_mut();
+            if let Some(at) = computing.iter().rposition(|&id| id == self.0) {
+                computing.remove(at);
+            }
+        });
+    }
+}
+
+/// A leader's computation, marked as its flight's on the thread during each poll.
+pub(crate) struct Computing<F> {
+    id: usize,
+    inner: F,
+}
+
+impl<F: Future> Future for Computing<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let id = self.id;
+        // SAFETY: `inner` is pinned structurally: it is never moved out of `self`, and
+        // `Computing` has no `Drop` of its own that could move it.
+        let inner = unsafe { self.map_unchecked_mut(|computing| &mut computing.inner) };
+        let _marked = Marked::new(id);
+        inner.poll(cx)
     }
 }
 
@@ -69,27 +103,47 @@ pub(crate) struct Flight<V> {
     // Threads wait on the condvar, tasks on the notify, so a task never blocks its executor.
     threads: Condvar,
     tasks: tokio::sync::Notify,
-    leader: Caller,
     /// The store's invalidation epoch when the flight began (see `tags::epoch`).
     epoch: u64,
 }
 
 impl<V: Clone> Flight<V> {
-    /// A flight led by the current caller, begun at invalidation epoch `epoch`.
+    /// A flight begun at invalidation epoch `epoch`.
     pub(crate) fn new(epoch: u64) -> Self {
         Flight {
             state: Mutex::new(None),
             threads: Condvar::new(),
             tasks: tokio::sync::Notify::new(),
-            leader: Caller::current(),
             epoch,
         }
     }
 
-    /// Whether the current task (or thread) leads this flight: waiting for it would be
-    /// waiting for itself.
+    /// The flight's identity while it lives (its address).
+    fn id(&self) -> usize {
+        std::ptr::from_ref(self).cast::<()>() as usize
+    }
+
+    /// Whether the caller is inside this flight's own computation (see [`Flight::compute`] and
+    /// [`Flight::computing`]): waiting for it would be waiting for itself.
     pub(crate) fn is_led_by_current_caller(&self) -> bool {
-        self.leader == Caller::current()
+        let id = self.id();
+        COMPUTING
+            .try_with(|computing| computing.borrow().contains(&id))
+            .unwrap_or(false)
+    }
+
+    /// Runs the leader's (sync) computation, marked as this flight's.
+    pub(crate) fn compute<R>(&self, computation: impl FnOnce() -> R) -> R {
+        let _marked = Marked::new(self.id());
+        computation()
+    }
+
+    /// The leader's async computation, marked as this flight's whenever it is polled.
+    pub(crate) fn computing<F: Future>(&self, future: F) -> Computing<F> {
+        Computing {
+            id: self.id(),
+            inner: future,
+        }
     }
 
     /// The invalidation epoch the flight began at.

@@ -221,7 +221,7 @@ pub(crate) fn run<B: Backend, R, S: Returns<R, Value = B::Value>>(
             }
             Found::Compute(leader) => {
                 let (start, mut tags) = begin(backend);
-                let returned = compute(&mut tags);
+                let returned = leader.flight.compute(|| compute(&mut tags));
                 let took = start.elapsed();
                 settle::<B, R, S>(backend, leader, &returned, took, ttl, tags, unless);
                 return returned;
@@ -251,7 +251,8 @@ async fn run_async<B: Backend, R, S: Returns<R, Value = B::Value>, F: Future<Out
             }
             Found::Compute(leader) => {
                 let (start, mut tags) = begin(backend);
-                let returned = compute(&mut tags).await;
+                let computation = leader.flight.compute(|| compute(&mut tags));
+                let returned = leader.flight.computing(computation).await;
                 let took = start.elapsed();
                 settle::<B, R, S>(backend, leader, &returned, took, ttl, tags, unless);
                 return returned;

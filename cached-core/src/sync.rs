@@ -34,19 +34,4 @@ pub(crate) mod modelled {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-
-    /// The current thread's id.
-    #[cfg(cached_loom)]
-    pub(crate) type ThreadId = loom::thread::ThreadId;
-    /// The current thread's id.
-    #[cfg(not(cached_loom))]
-    pub(crate) type ThreadId = std::thread::ThreadId;
-
-    /// The id of the thread running.
-    pub(crate) fn thread_id() -> ThreadId {
-        #[cfg(cached_loom)]
-        return loom::thread::current().id();
-        #[cfg(not(cached_loom))]
-        std::thread::current().id()
-    }
 }

@@ -345,3 +345,27 @@ fn the_waiters_of_a_failed_computation_retry_at_once_not_one_after_another() {
     );
     assert_eq!(FLAKY_RUNS.load(SeqCst), 1 + WAITERS as u32);
 }
+
+// ---- Concurrent calls in one task still share one computation ---------------------------------
+
+static JOINED_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cache]
+async fn joined(id: u32) -> u32 {
+    JOINED_RUNS.fetch_add(1, SeqCst);
+    tokio::task::yield_now().await; // the other calls of the `join!` run meanwhile
+    id
+}
+
+/// Found by review: a re-entry check by task id took every call of a `join!` in one task for a
+/// re-entrant one, and each computed.
+#[tokio::test(flavor = "current_thread")]
+async fn concurrent_calls_in_one_task_compute_once() {
+    let (a, b, c) = tokio::join!(joined(8), joined(8), joined(8));
+    assert_eq!((a, b, c), (8, 8, 8));
+    assert_eq!(
+        JOINED_RUNS.load(SeqCst),
+        1,
+        "calls in one task computed apart"
+    );
+}

@@ -628,7 +628,8 @@ impl Space {
                 }
                 Joined::Lead(mut lead) => {
                     add(&self.counts.misses, 1);
-                    let (returned, took) = self.computed(compute).await;
+                    let computing = lead.flight.computing(compute);
+                    let (returned, took) = self.computed(computing).await;
                     let Some((value, keep)) = value_of(&returned) else {
                         tracing::debug!(cache = self.name, ?took, "cache miss: error, not stored");
                         lead.end(Outcome::Failed);
