@@ -93,7 +93,9 @@ use std::sync::Arc;
 ///     collide; to keep such a type apart, derive `CacheKey` instead). One that writes raw
 ///     bytes ([`KeyEncoder::write_raw`]) has no tag, and is outside this promise;
 ///   - two derived types whose 32-bit ids (a hash of the type's path) are equal: a chance of
-///     one in about four billion for a given pair of paths.
+///     one in about four billion for a given pair of paths;
+///   - two derived types of one name declared inside two functions of one module: their paths
+///     are the same (`module_path!()` does not name the function), so their ids are too.
 ///
 /// No key starts with the byte `0xFF` (nor `0x00`): a store shared by cached functions keeps
 /// their entries under keys that start with it, apart from every explicit key.
