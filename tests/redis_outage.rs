@@ -334,16 +334,27 @@ async fn generic_closed<E: Clone + Send + Sync + 'static>(id: u32) -> Result<u32
 }
 
 static REPORT_RUNS: AtomicUsize = AtomicUsize::new(0);
+/// Callers found waiting for the computation in progress.
+static REPORT_WAITS: LazyLock<tokio::sync::watch::Sender<usize>> =
+    LazyLock::new(|| tokio::sync::watch::Sender::new(0));
 
 #[cache(store = REFUSED_STORE, name = "report")]
 async fn report(id: u32) -> String {
     REPORT_RUNS.fetch_add(1, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(200)).await; // the slow query
+    // The slow query: it lasts until every other caller waits for it (an event, not a time).
+    let mut waits = REPORT_WAITS.subscribe();
+    // (A minute is reached only if the callers did not join: the assertion below then fails.)
+    let all_wait = waits.wait_for(|&n| n >= 15);
+    let _ = tokio::time::timeout(Duration::from_secs(60), all_wait).await;
     format!("report {id}")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "current_thread")]
 async fn with_redis_down_a_stampede_still_computes_once() {
+    let _events = tracing::subscriber::set_default(support::waits::Waits {
+        cache: "report",
+        count: REPORT_WAITS.clone(),
+    });
     let calls: Vec<_> = (0..16).map(|_| tokio::spawn(report(1))).collect();
     for call in calls {
         assert_eq!(call.await.unwrap(), "report 1");

@@ -9,6 +9,8 @@
 
 #[path = "../support/redis_server.rs"]
 mod redis_server;
+#[path = "../support/waits.rs"]
+mod waits;
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use cached_core::{cache, invalidates, RedisStore};
 use redis_server::RedisServer;
 use tokio::sync::{watch, Notify};
+use waits::Waits;
 
 static SERVER: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
 
@@ -396,59 +399,6 @@ async fn a_function_that_calls_itself_with_the_same_key_does_not_wait_for_itself
 }
 
 // --- A failed computation is no queue -------------------------------------------------------
-
-/// Counts, into a `watch`, the events of one cache with one message on this thread.
-struct Waits {
-    cache: &'static str,
-    count: watch::Sender<usize>,
-}
-
-struct Fields {
-    cache: bool,
-    waiting: bool,
-    of: &'static str,
-}
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        let text = format!("{value:?}");
-        match field.name() {
-            "message" => self.waiting |= text.contains("waiting for the computation in progress"),
-            "cache" => self.cache |= text.trim_matches('"') == self.of,
-            _ => {}
-        }
-    }
-
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        if field.name() == "cache" {
-            self.cache |= value == self.of;
-        }
-    }
-}
-
-impl tracing::Subscriber for Waits {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut fields = Fields {
-            cache: false,
-            waiting: false,
-            of: self.cache,
-        };
-        event.record(&mut fields);
-        if fields.cache && fields.waiting {
-            self.count.send_modify(|n| *n += 1);
-        }
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
 
 static FAILING_GATE: LazyLock<Gate> = LazyLock::new(Gate::new);
 /// Retries begun (every run after the first).
