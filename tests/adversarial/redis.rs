@@ -698,3 +698,15 @@ async fn a_tag_invalidation_during_an_outage_ends_the_flight_in_this_process() {
         "a call after the tag invalidation returned got the old price"
     );
 }
+
+// ---- Invalidating a tag nobody used leaves nothing in Redis ------------------------------------
+
+/// Found by review: every tag invalidation created a generation key without a TTL, so a tag per
+/// user invalidated often grew Redis forever.
+#[tokio::test]
+async fn invalidating_a_tag_nobody_used_leaves_no_key() {
+    P1.invalidate_tag("adv-unused-tag").await.unwrap();
+    cached_core::invalidate_tag("adv-unused-tag-sync");
+    P1.get::<u32>("adv-unused-probe").await.unwrap(); // applies what the sync call queued
+    assert_eq!(SERVER.keys("adv:%tag:adv-unused*"), Vec::<String>::new());
+}

@@ -105,10 +105,12 @@ impl Repairs {
                         .ignore();
                 }
                 Repair::Generation { key } => {
+                    // `XX`: see `space::new_generation`.
                     pipeline
                         .cmd("SET")
                         .arg(key)
                         .arg(super::space::token())
+                        .arg("XX")
                         .ignore();
                 }
             }

@@ -861,7 +861,9 @@ impl Space {
 }
 
 /// Gives a generation a new value: every entry stored under the old one is stale. If Redis
-/// cannot be reached, the change is kept and applied when it answers again.
+/// cannot be reached, the change is kept and applied when it answers again. A generation that
+/// does not exist is left so (`XX`): nothing can depend on it (an entry whose generation is
+/// missing is stale already), and a tag per user invalidated often leaves no key behind.
 pub(crate) async fn new_generation(shared: &Shared, key: &[u8]) -> Result<(), Error> {
     let token = token();
     shared
@@ -870,6 +872,7 @@ pub(crate) async fn new_generation(shared: &Shared, key: &[u8]) -> Result<(), Er
             redis::cmd("SET")
                 .arg(key)
                 .arg(token)
+                .arg("XX")
                 .query_async::<()>(&mut connection)
                 .await
         })
