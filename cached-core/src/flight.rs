@@ -8,16 +8,22 @@
 //!
 //! Three rules keep the waiting safe under adversarial use:
 //! - **A change ends the flight for new callers.** An invalidation or a put takes the flight
-//!   out of the store's map (a tag invalidation moves an epoch that the next lookup checks), so
-//!   a caller that arrives after the change starts a fresh computation instead of receiving a
-//!   value computed from the old data; the old flight's value is handed to its waiters but
-//!   not stored.
+//!   out of the store's map, and a flight holds the generations of the tags it depends on (see
+//!   [`Seen`]): once one of them moves, the next lookup does not join it. So a caller that
+//!   arrives after the change starts a fresh computation instead of receiving a value computed
+//!   from the old data; the old flight's value is handed to its waiters but not stored. A
+//!   change that is not the flight's (another key, a tag it does not carry) leaves it alone.
 //! - **No caller waits for itself.** While a leader's computation runs (a sync body) or is
-//!   polled (an async one), its flight is marked on the running thread; a lookup made from
-//!   inside it (a function that calls itself with the same key, directly or through another
-//!   cached function) finds the mark and computes without waiting, where waiting would never
-//!   end. Concurrent calls that are merely in the same task (`join!`) are not inside the
-//!   leader's poll, so they wait and share its value as any other caller.
+//!   polled (an async one), its flight is marked on the running thread. A caller about to wait
+//!   for a flight, from inside computations of its own, first follows who waits for whom (a
+//!   graph kept only while such callers wait): if the flight's leader waits, directly or along
+//!   a chain, for one of the caller's own flights, waiting would never end, and the caller
+//!   computes without waiting instead. That covers a function calling itself with the same
+//!   key, directly or through another cached function, and two callers entering such a cycle
+//!   from both ends at once. Concurrent calls that are merely in the same task (`join!`) are
+//!   not inside the leader's poll, so they wait and share its value as any other caller. A
+//!   wait the graph cannot see (a body that spawns a task calling the same key and awaits its
+//!   handle) is not detected, as with any lock.
 //! - **A failure is no queue.** The waiters of a flight whose body failed do not line up
 //!   behind one new leader each: they retry at once, and a retrier that finds another's new
 //!   flight computes beside it instead of waiting (see [`Outcome::Failed`]).
@@ -31,6 +37,7 @@ use std::time::Duration;
 
 use crate::store::lru::{LruShards, StoreKey};
 use crate::sync::modelled::{lock, Condvar, Mutex};
+use crate::tags::Seen;
 
 /// What a flight ended with, as a waiter sees it.
 pub(crate) enum Outcome<V> {
@@ -97,24 +104,43 @@ impl<F: Future> Future for Computing<F> {
     }
 }
 
+/// Who waits for whom: `(a, b)` while the leader of flight `a` waits for flight `b`. Only
+/// callers that wait from inside computations of their own are in it, and only while they
+/// wait; it is read and written under one lock, on the wait path only, so that two callers
+/// closing a cycle from both ends cannot both miss it.
+static WAITS_FOR: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
+
+/// A wait recorded in [`WAITS_FOR`], removed when dropped (the wait ended, or was cancelled).
+pub(crate) struct Waiting {
+    leads: Vec<usize>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if !self.leads.is_empty() {
+            crate::sync::lock(&WAITS_FOR).retain(|(from, _)| !self.leads.contains(from));
+        }
+    }
+}
+
 /// One computation in progress, shared by its leader and waiters.
 pub(crate) struct Flight<V> {
     state: Mutex<Option<Outcome<V>>>,
     // Threads wait on the condvar, tasks on the notify, so a task never blocks its executor.
     threads: Condvar,
     tasks: tokio::sync::Notify,
-    /// The store's invalidation epoch when the flight began (see `tags::epoch`).
-    epoch: u64,
+    /// The generations the computation depends on, as they were when it began.
+    depends: Seen,
 }
 
 impl<V: Clone> Flight<V> {
-    /// A flight begun at invalidation epoch `epoch`.
-    pub(crate) fn new(epoch: u64) -> Self {
+    /// A flight whose computation depends on the generations `depends`.
+    pub(crate) fn new(depends: Seen) -> Self {
         Flight {
             state: Mutex::new(None),
             threads: Condvar::new(),
             tasks: tokio::sync::Notify::new(),
-            epoch,
+            depends,
         }
     }
 
@@ -123,13 +149,39 @@ impl<V: Clone> Flight<V> {
         std::ptr::from_ref(self).cast::<()>() as usize
     }
 
-    /// Whether the caller is inside this flight's own computation (see [`Flight::compute`] and
-    /// [`Flight::computing`]): waiting for it would be waiting for itself.
-    pub(crate) fn is_led_by_current_caller(&self) -> bool {
-        let id = self.id();
-        COMPUTING
-            .try_with(|computing| computing.borrow().contains(&id))
-            .unwrap_or(false)
+    /// Whether none of the generations the computation depends on moved since it began: a
+    /// caller may join it.
+    pub(crate) fn is_current(&self) -> bool {
+        self.depends.are_current()
+    }
+
+    /// Records that the caller is about to wait for this flight, unless the flight's leader
+    /// waits, directly or along a chain, for a flight the caller leads: then `None`, and the
+    /// caller must compute without waiting.
+    fn begin_wait(&self) -> Option<Waiting> {
+        let leads: Vec<usize> = COMPUTING
+            .try_with(|computing| computing.borrow().clone())
+            .unwrap_or_default();
+        if leads.is_empty() {
+            // Nobody can be waiting for a caller that computes nothing.
+            return Some(Waiting { leads });
+        }
+        let target = self.id();
+        let mut graph = crate::sync::lock(&WAITS_FOR);
+        let mut at = target;
+        // Each leader waits for one flight at a time, so the chain has at most as many steps
+        // as the graph has edges.
+        for _ in 0..=graph.len() {
+            if leads.contains(&at) {
+                return None;
+            }
+            match graph.iter().find(|(from, _)| *from == at) {
+                Some(&(_, next)) => at = next,
+                None => break,
+            }
+        }
+        graph.extend(leads.iter().map(|&lead| (lead, target)));
+        Some(Waiting { leads })
     }
 
     /// Runs the leader's (sync) computation, marked as this flight's.
@@ -144,11 +196,6 @@ impl<V: Clone> Flight<V> {
             id: self.id(),
             inner: future,
         }
-    }
-
-    /// The invalidation epoch the flight began at.
-    pub(crate) fn epoch(&self) -> u64 {
-        self.epoch
     }
 
     fn publish(&self, outcome: Outcome<V>) {
@@ -170,12 +217,14 @@ impl<V: Clone> Flight<V> {
         lock(&self.state).clone()
     }
 
-    /// Blocks the thread until the leader finishes.
-    pub(crate) fn wait(&self) -> Outcome<V> {
+    /// Blocks the thread until the leader finishes; `None` at once if that would never happen
+    /// (the leader waits for the caller: see [`Flight::begin_wait`]).
+    pub(crate) fn wait(&self) -> Option<Outcome<V>> {
+        let _waiting = self.begin_wait()?;
         let mut state = lock(&self.state);
         loop {
             if let Some(outcome) = &*state {
-                return outcome.clone();
+                return Some(outcome.clone());
             }
             state = self
                 .threads
@@ -184,14 +233,15 @@ impl<V: Clone> Flight<V> {
         }
     }
 
-    /// Waits without blocking the executor.
-    pub(crate) async fn wait_async(&self) -> Outcome<V> {
+    /// Waits without blocking the executor; `None` as [`Flight::wait`].
+    pub(crate) async fn wait_async(&self) -> Option<Outcome<V>> {
+        let _waiting = self.begin_wait()?;
         loop {
             let mut notified = pin!(self.tasks.notified());
             // Registered before the check, so a publish between the two is not missed.
             notified.as_mut().enable();
             if let Some(outcome) = self.outcome() {
-                return outcome;
+                return Some(outcome);
             }
             notified.await;
         }

@@ -12,7 +12,7 @@ use crate::clock;
 use crate::flight::Outcome;
 use crate::store::explicit::{LruStore, Values as StoreValues};
 use crate::store::lru::{Key, Lookup, LruShards, StoreKey, Validity};
-use crate::tags::Tags;
+use crate::tags::{Seen, Tags};
 
 /// How a function's return value maps to the value it caches.
 ///
@@ -92,33 +92,50 @@ pub(crate) trait Backend {
 enum Found<'a, K: StoreKey, S: Clone> {
     Value(S),
     Compute(crate::flight::Leader<'a, K, S>),
-    /// Compute without leading a flight, and store nothing: the flight found is the caller's
-    /// own (a re-entrant call, which would wait for itself), or the caller retries after a
-    /// failed flight and found another retrier's (waiting would queue the retries).
+    /// Compute without leading a flight, and store nothing: the flight found waits for the
+    /// caller (a re-entrant call, or a cycle of cached functions: waiting would never end), or
+    /// the caller retries after a failed flight and found another retrier's (waiting would
+    /// queue the retries).
     Alone,
 }
 
-/// Whether a caller that found another's flight computes alone rather than wait for it.
-fn computes_alone<V: Clone>(flight: &crate::flight::Flight<V>, after_failure: bool) -> bool {
-    after_failure || flight.is_led_by_current_caller()
+/// What a waiter does once the flight it waited for ended: `None` to look up again.
+fn waited<'a, K: StoreKey, S: Clone>(
+    outcome: Option<Outcome<S>>,
+    after_failure: &mut bool,
+) -> Option<Found<'a, K, S>> {
+    match outcome {
+        Some(Outcome::Value(value)) => Some(Found::Value(value)),
+        Some(Outcome::Failed) => {
+            *after_failure = true;
+            None
+        }
+        Some(Outcome::Abandoned) => None,
+        None => Some(Found::Alone),
+    }
 }
 
 /// After a miss: the value for `key`, blocking the thread while another thread computes it.
+/// A flight begun now depends on `depends`.
 #[cold]
-fn find<'a, B: Backend>(backend: &'a B, key: &B::Key) -> Found<'a, B::Key, B::Stored> {
+fn find<'a, B: Backend>(
+    backend: &'a B,
+    key: &B::Key,
+    depends: &Seen,
+) -> Found<'a, B::Key, B::Stored> {
     let mut after_failure = false;
     loop {
-        match backend.shards().lookup(key) {
+        match backend.shards().lookup(key, depends) {
             Lookup::Hit(value) => return Found::Value(value),
             Lookup::Lead(leader) => return Found::Compute(leader),
+            Lookup::Wait(_) if after_failure => return Found::Alone,
             Lookup::Wait(flight) => {
-                if computes_alone(&flight, after_failure) {
-                    return Found::Alone;
-                }
-                match flight.wait() {
-                    Outcome::Value(value) => return Found::Value(value),
-                    Outcome::Failed => after_failure = true,
-                    Outcome::Abandoned => {}
+                tracing::trace!(
+                    cache = backend.name(),
+                    "waiting for the computation in progress"
+                );
+                if let Some(found) = waited(flight.wait(), &mut after_failure) {
+                    return found;
                 }
             }
         }
@@ -126,20 +143,24 @@ fn find<'a, B: Backend>(backend: &'a B, key: &B::Key) -> Found<'a, B::Key, B::St
 }
 
 /// As [`find`], waiting without blocking the executor.
-async fn find_async<'a, B: Backend>(backend: &'a B, key: &B::Key) -> Found<'a, B::Key, B::Stored> {
+async fn find_async<'a, B: Backend>(
+    backend: &'a B,
+    key: &B::Key,
+    depends: &Seen,
+) -> Found<'a, B::Key, B::Stored> {
     let mut after_failure = false;
     loop {
-        match backend.shards().lookup(key) {
+        match backend.shards().lookup(key, depends) {
             Lookup::Hit(value) => return Found::Value(value),
             Lookup::Lead(leader) => return Found::Compute(leader),
+            Lookup::Wait(_) if after_failure => return Found::Alone,
             Lookup::Wait(flight) => {
-                if computes_alone(&flight, after_failure) {
-                    return Found::Alone;
-                }
-                match flight.wait_async().await {
-                    Outcome::Value(value) => return Found::Value(value),
-                    Outcome::Failed => after_failure = true,
-                    Outcome::Abandoned => {}
+                tracing::trace!(
+                    cache = backend.name(),
+                    "waiting for the computation in progress"
+                );
+                if let Some(found) = waited(flight.wait_async().await, &mut after_failure) {
+                    return found;
                 }
             }
         }
@@ -191,42 +212,45 @@ fn loaded<B: Backend>(backend: &B, key: &B::Key, stored: B::Stored) -> Option<B:
     value
 }
 
-/// A computation begins: its start time and its tags (with the backend's own).
-fn begin<B: Backend>(backend: &B) -> (Instant, Tags) {
+/// After a miss: the computation's tags (with the backend's own), evaluated before it is
+/// joined or begun, and the body `compute` returns with them.
+fn begin<B: Backend, C>(backend: &B, compute: impl FnOnce(&mut Tags) -> C) -> (Tags, C) {
     let mut tags = Tags::default();
     backend.begin(&mut tags);
-    (Instant::now(), tags)
+    let body = compute(&mut tags);
+    (tags, body)
 }
 
 /// The cached value for `key`, or `compute()`'s, computed once for all concurrent callers.
 /// Always inlined: the hit path is the caller's whole call, and with two callers (the
 /// functions and `LruStore`) the compiler would otherwise keep it out of line.
 #[inline(always)]
-pub(crate) fn run<B: Backend, R, S: Returns<R, Value = B::Value>>(
+pub(crate) fn run<B: Backend, R, S: Returns<R, Value = B::Value>, C: FnOnce() -> R>(
     backend: &B,
     key: &mut B::Key,
     ttl: Option<Duration>,
     unless: impl Fn(&B::Value) -> bool,
-    compute: impl FnOnce(&mut Tags) -> R,
+    compute: impl FnOnce(&mut Tags) -> C,
 ) -> R {
     if let Some(value) = hit(backend, key) {
         return S::wrap(value);
     }
+    let (tags, body) = begin(backend, compute);
     loop {
-        match find(backend, key) {
+        match find(backend, key, tags.seen()) {
             Found::Value(stored) => {
                 if let Some(value) = loaded(backend, key, stored) {
                     return S::wrap(value);
                 }
             }
             Found::Compute(leader) => {
-                let (start, mut tags) = begin(backend);
-                let returned = leader.flight.compute(|| compute(&mut tags));
+                let start = Instant::now();
+                let returned = leader.flight.compute(body);
                 let took = start.elapsed();
                 settle::<B, R, S>(backend, leader, &returned, took, ttl, tags, unless);
                 return returned;
             }
-            Found::Alone => return compute(&mut begin(backend).1),
+            Found::Alone => return body(),
         }
     }
 }
@@ -242,22 +266,22 @@ async fn run_async<B: Backend, R, S: Returns<R, Value = B::Value>, F: Future<Out
     if let Some(value) = hit(backend, &mut key) {
         return S::wrap(value);
     }
+    let (tags, body) = begin(backend, compute);
     loop {
-        match find_async(backend, &key).await {
+        match find_async(backend, &key, tags.seen()).await {
             Found::Value(stored) => {
                 if let Some(value) = loaded(backend, &key, stored) {
                     return S::wrap(value);
                 }
             }
             Found::Compute(leader) => {
-                let (start, mut tags) = begin(backend);
-                let computation = leader.flight.compute(|| compute(&mut tags));
-                let returned = leader.flight.computing(computation).await;
+                let start = Instant::now();
+                let returned = leader.flight.computing(body).await;
                 let took = start.elapsed();
                 settle::<B, R, S>(backend, leader, &returned, took, ttl, tags, unless);
                 return returned;
             }
-            Found::Alone => return compute(&mut begin(backend).1).await,
+            Found::Alone => return body.await,
         }
     }
 }
@@ -347,17 +371,19 @@ impl<K: StoreKey, V: Clone + Send + Sync + 'static> crate::registry::Registered 
 impl<K: StoreKey, V> FnCache<K, V> {
     /// The cached value for `key`, or `compute()`'s, computed once for all concurrent callers.
     #[inline]
-    pub fn get_or_compute<R, S: Returns<R, Value = V>>(
+    ///
+    /// `compute` evaluates the entry's tags (on a miss only) and returns the body to run.
+    pub fn get_or_compute<R, S: Returns<R, Value = V>, C: FnOnce() -> R>(
         &self,
         key: &mut K,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
-        compute: impl FnOnce(&mut Tags) -> R,
+        compute: impl FnOnce(&mut Tags) -> C,
     ) -> R
     where
         V: Clone,
     {
-        run::<Self, R, S>(self, key, ttl, unless, compute)
+        run::<Self, R, S, C>(self, key, ttl, unless, compute)
     }
 
     /// The async form of [`FnCache::get_or_compute`].
@@ -410,14 +436,14 @@ impl<V: Clone + Send + Sync + 'static> SharedCache<V> {
 
     /// The cached value for `key`, or `compute()`'s; see [`FnCache::get_or_compute`].
     #[inline]
-    pub fn get_or_compute<R, S: Returns<R, Value = V>>(
+    pub fn get_or_compute<R, S: Returns<R, Value = V>, C: FnOnce() -> R>(
         &self,
         key: &mut Key,
         ttl: Option<Duration>,
         unless: impl Fn(&V) -> bool,
-        compute: impl FnOnce(&mut Tags) -> R,
+        compute: impl FnOnce(&mut Tags) -> C,
     ) -> R {
-        run::<Self, R, S>(self, key, ttl, unless, compute)
+        run::<Self, R, S, C>(self, key, ttl, unless, compute)
     }
 
     /// The async form of [`SharedCache::get_or_compute`]. `_failed` is there for the same
@@ -478,8 +504,8 @@ impl<V: Clone + Send + Sync + 'static> crate::registry::Registered for SharedCac
     fn invalidate_all(&self) -> usize {
         // The entries go stale at once, and leave the store as they are looked up or evicted;
         // how many there were is not known without a scan.
+        // Computations in progress depend on the generation too: new callers do not join them.
         self.generation.fetch_add(1, Ordering::AcqRel);
-        crate::tags::moved_on();
         0
     }
 

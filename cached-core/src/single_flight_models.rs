@@ -33,7 +33,7 @@ fn key(store: &LruShards<Key, u32>) -> Key {
 fn call(store: &LruShards<Key, u32>, compute: impl Fn() -> u32, computed: &AtomicUsize) -> u32 {
     let key = key(store);
     loop {
-        match store.lookup(&key) {
+        match store.lookup(&key, &Default::default()) {
             Lookup::Hit(found) => return found,
             Lookup::Lead(leader) => {
                 computed.fetch_add(1, Ordering::SeqCst);
@@ -42,7 +42,7 @@ fn call(store: &LruShards<Key, u32>, compute: impl Fn() -> u32, computed: &Atomi
                 return value;
             }
             Lookup::Wait(flight) => {
-                if let Outcome::Value(found) = flight.wait() {
+                if let Some(Outcome::Value(found)) = flight.wait() {
                     return found;
                 }
             }
@@ -99,7 +99,7 @@ fn a_failed_or_abandoned_computation_wakes_its_waiter_which_then_leads() {
     for failed in [true, false] {
         loom::model(move || {
             let store = store();
-            let Lookup::Lead(leader) = store.lookup(&key(&store)) else {
+            let Lookup::Lead(leader) = store.lookup(&key(&store), &Default::default()) else {
                 panic!("an empty store's first lookup leads")
             };
             let waiter = {

@@ -90,11 +90,46 @@ fn generation(tag: &str) -> Generation {
     table().generation(tag)
 }
 
+/// Generations as a computation saw them when it began: the tags it depends on (and a shared
+/// store's function). It holds them, so none of them leaves the table while it lives.
+#[derive(Default, Clone)]
+pub(crate) struct Seen(Vec<(Generation, u64)>);
+
+impl Seen {
+    fn add(&mut self, generation: Generation) {
+        let now = generation.load(Ordering::Acquire);
+        self.0.push((generation, now));
+    }
+
+    /// The generations of the in-process tags named `names`, as they are now: a computation of
+    /// a remote store depends on them too, in this process (a plain `invalidate_tag` reaches
+    /// the remote store later).
+    pub(crate) fn of_names(names: &[String]) -> Self {
+        let mut seen = Seen::default();
+        for name in names {
+            seen.add(generation(name));
+        }
+        seen
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether none of these generations has moved since.
+    #[inline]
+    pub(crate) fn are_current(&self) -> bool {
+        self.0
+            .iter()
+            .all(|(generation, seen)| generation.load(Ordering::Acquire) == *seen)
+    }
+}
+
 /// The tags of one computation: for an in-process store, their generations when it began; for
 /// a remote store, which keeps the generations itself, their names.
 #[derive(Default)]
 pub struct Tags {
-    seen: Vec<(Generation, u64)>,
+    seen: Seen,
     /// `Some` for a remote store's computation.
     names: Option<Vec<String>>,
 }
@@ -104,7 +139,7 @@ impl Tags {
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn named() -> Self {
         Tags {
-            seen: Vec::new(),
+            seen: Seen::default(),
             names: Some(Vec::new()),
         }
     }
@@ -113,11 +148,7 @@ impl Tags {
     pub fn add(&mut self, tag: impl AsRef<str>) {
         match &mut self.names {
             Some(names) => names.push(tag.as_ref().to_owned()),
-            None => {
-                let generation = generation(tag.as_ref());
-                let now = generation.load(Ordering::Acquire);
-                self.seen.push((generation, now));
-            }
+            None => self.seen.add(generation(tag.as_ref())),
         }
     }
 
@@ -129,8 +160,12 @@ impl Tags {
 
     /// Adds a generation that is not a named tag (a shared store's function).
     pub(crate) fn add_generation(&mut self, generation: &Generation) {
-        let now = generation.load(Ordering::Acquire);
-        self.seen.push((Arc::clone(generation), now));
+        self.seen.add(Arc::clone(generation));
+    }
+
+    /// The generations the computation depends on, as it saw them.
+    pub(crate) fn seen(&self) -> &Seen {
+        &self.seen
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -140,9 +175,7 @@ impl Tags {
     /// Whether no tag has been invalidated since.
     #[inline]
     pub(crate) fn are_current(&self) -> bool {
-        self.seen
-            .iter()
-            .all(|(generation, seen)| generation.load(Ordering::Acquire) == *seen)
+        self.seen.are_current()
     }
 }
 
@@ -172,29 +205,14 @@ pub fn invalidate_tag(tag: impl AsRef<str>) {
     crate::redis::invalidate_tag_later(tag.as_ref());
 }
 
-/// Invalidates `tag` in the caches of this process.
+/// Invalidates `tag` in the caches of this process. A computation in progress that depends on
+/// it holds its generation (see [`Seen`]): it stores nothing, and new callers do not join it.
 pub(crate) fn invalidate_local_tag(tag: &str) {
-    // A tag no live entry has has no entry to invalidate.
+    // A tag no live entry or computation has has nothing to invalidate.
     if let Some(generation) = table().find(tag) {
         generation.fetch_add(1, Ordering::AcqRel);
     }
-    moved_on();
 }
-
-/// Moves on from an invalidation that no store sees key by key (a tag, a shared store's whole
-/// function): computations already running may predate it, so the next lookup of their keys
-/// starts a fresh one instead of joining them (see `crate::flight`).
-pub(crate) fn moved_on() {
-    EPOCH.fetch_add(1, Ordering::SeqCst);
-}
-
-/// How many such invalidations happened: a flight begun at another epoch may predate one.
-#[inline]
-pub(crate) fn epoch() -> u64 {
-    EPOCH.load(Ordering::SeqCst)
-}
-
-static EPOCH: AtomicU64 = AtomicU64::new(0);
 
 #[cfg(test)]
 mod tests {

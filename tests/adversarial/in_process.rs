@@ -6,10 +6,12 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, LazyLock, Mutex};
 use std::time::Duration;
 
 use cached_core::{cache, entries, entry, invalidates};
+
+use crate::waits;
 
 /// Long enough that only a hang reaches it.
 const HANG: Duration = Duration::from_secs(60);
@@ -368,4 +370,127 @@ async fn concurrent_calls_in_one_task_compute_once() {
         1,
         "calls in one task computed apart"
     );
+}
+
+// ---- A cycle entered from both ends at once does not hang ----------------------------------
+
+static RING_MEET: std::sync::Barrier = std::sync::Barrier::new(2);
+static RING_A: AtomicU32 = AtomicU32::new(0);
+static RING_B: AtomicU32 = AtomicU32::new(0);
+
+/// The first call of each meets the other's first call, then calls the other function with the
+/// same key: each waits for a computation whose leader waits for it.
+#[cache]
+fn ring_a(id: u32) -> u32 {
+    if RING_A.fetch_add(1, SeqCst) == 0 {
+        RING_MEET.wait();
+        return ring_b(id) + 1;
+    }
+    id
+}
+
+#[cache]
+fn ring_b(id: u32) -> u32 {
+    if RING_B.fetch_add(1, SeqCst) == 0 {
+        RING_MEET.wait();
+        return ring_a(id) + 1;
+    }
+    id
+}
+
+/// Found by review: re-entry was told by a mark on the caller's own thread only, so two
+/// threads that each led one end of a cycle waited for each other forever.
+#[test]
+fn a_cycle_entered_from_both_ends_at_once_does_not_hang() {
+    let a = on_thread(|| ring_a(3));
+    let b = on_thread(|| ring_b(3));
+    let (a, b) = (a.recv_timeout(HANG), b.recv_timeout(HANG));
+    // One end computes the other alone (3), adds 1, and the other end adds 1 to that.
+    let mut got = [a.expect("ring_a hung"), b.expect("ring_b hung")];
+    got.sort_unstable();
+    assert_eq!(got, [4, 5]);
+}
+
+static ASYNC_RING_MEET: LazyLock<tokio::sync::Barrier> =
+    LazyLock::new(|| tokio::sync::Barrier::new(2));
+static ASYNC_RING_A: AtomicU32 = AtomicU32::new(0);
+static ASYNC_RING_B: AtomicU32 = AtomicU32::new(0);
+
+#[cache]
+async fn async_ring_a(id: u32) -> u32 {
+    if ASYNC_RING_A.fetch_add(1, SeqCst) == 0 {
+        ASYNC_RING_MEET.wait().await;
+        return Box::pin(async_ring_b(id)).await + 1;
+    }
+    id
+}
+
+#[cache]
+async fn async_ring_b(id: u32) -> u32 {
+    if ASYNC_RING_B.fetch_add(1, SeqCst) == 0 {
+        ASYNC_RING_MEET.wait().await;
+        return Box::pin(async_ring_a(id)).await + 1;
+    }
+    id
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_cycle_entered_from_both_ends_at_once_does_not_hang() {
+    let both = tokio::time::timeout(HANG, async {
+        tokio::join!(tokio::spawn(async_ring_a(3)), tokio::spawn(async_ring_b(3)))
+    });
+    let (a, b) = both.await.expect("the async cycle hung");
+    let mut got = [a.unwrap(), b.unwrap()];
+    got.sort_unstable();
+    assert_eq!(got, [4, 5]);
+}
+
+// ---- An invalidation that is not the flight's leaves it alone ------------------------------
+
+static STEADY_GATE: Gate = Gate::new();
+static STEADY_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cache(name = "adv_steady", tags = ["adv-steady"])]
+fn steady(id: u32) -> u32 {
+    STEADY_RUNS.fetch_add(1, SeqCst);
+    STEADY_GATE.pass();
+    id
+}
+
+/// Found by review: any tag invalidation anywhere in the process moved one global epoch, and
+/// every computation in progress, in every cache, was computed again by the next caller.
+#[test]
+fn an_invalidation_of_another_tag_does_not_split_a_computation_in_progress() {
+    let (started, go) = STEADY_GATE.arm();
+    let leader = on_thread(|| steady(5));
+    started.recv().unwrap();
+    // A tag of nothing in flight here (a tag per user, invalidated all the time).
+    cached_core::invalidate_tag("adv-another-user:42");
+    // The second caller joins the computation: it waits for it (an event on its thread says
+    // so) rather than run the body again.
+    let waits = waits::Waits {
+        cache: "adv_steady",
+        count: tokio::sync::watch::Sender::new(0),
+    };
+    let waited = waits.count.subscribe();
+    let second = on_thread(move || {
+        let _subscriber = tracing::subscriber::set_default(waits);
+        steady(5)
+    });
+    let deadline = std::time::Instant::now() + HANG;
+    while *waited.borrow() == 0 {
+        assert!(
+            second.try_recv().is_err(),
+            "the second caller computed again instead of joining"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second caller hung"
+        );
+        std::thread::yield_now();
+    }
+    go.send(()).unwrap();
+    assert_eq!(leader.recv().unwrap(), 5);
+    assert_eq!(second.recv().unwrap(), 5);
+    assert_eq!(STEADY_RUNS.load(SeqCst), 1);
 }

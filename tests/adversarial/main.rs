@@ -2,6 +2,9 @@
 //! service under faults and odd input). Each test failed before its fix. Run the group alone
 //! with `cargo test --test adversarial`.
 
+#[path = "../support/waits.rs"]
+mod waits;
+
 mod in_process;
 mod keys;
 mod macros;

@@ -9,8 +9,6 @@
 
 #[path = "../support/redis_server.rs"]
 mod redis_server;
-#[path = "../support/waits.rs"]
-mod waits;
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -19,10 +17,10 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::waits::Waits;
 use cached_core::{cache, invalidates, RedisStore};
 use redis_server::RedisServer;
 use tokio::sync::{watch, Notify};
-use waits::Waits;
 
 static SERVER: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
 
@@ -709,4 +707,91 @@ async fn invalidating_a_tag_nobody_used_leaves_no_key() {
     cached_core::invalidate_tag("adv-unused-tag-sync");
     P1.get::<u32>("adv-unused-probe").await.unwrap(); // applies what the sync call queued
     assert_eq!(SERVER.keys("adv:%tag:adv-unused*"), Vec::<String>::new());
+}
+
+// --- More invalidations than the outage queue holds -----------------------------------------
+
+static CROWD: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+// Gives up on a frozen Redis quickly, then skips it: every invalidation after that is kept.
+static CROWD_WRITER: LazyLock<RedisStore> = LazyLock::new(|| {
+    RedisStore::builder(&CROWD.url())
+        .prefix("adv")
+        .timeout(Duration::from_millis(250))
+        .cooldown(Duration::from_secs(3))
+        .build()
+        .unwrap()
+});
+static CROWD_READER: LazyLock<RedisStore> = LazyLock::new(|| store(&CROWD.url(), "adv"));
+static SEATS: AtomicU32 = AtomicU32::new(1);
+
+#[cache(store = CROWD_WRITER, name = "adv_seats")]
+async fn seats_in_writer(id: u32) -> u32 {
+    SEATS.load(SeqCst) + id - id
+}
+
+#[cache(store = CROWD_READER, name = "adv_seats")]
+async fn seats_in_reader(id: u32) -> u32 {
+    SEATS.load(SeqCst) + id - id
+}
+
+/// Found by review: past 10 000 kept invalidations, new ones were dropped, and every process
+/// (this one included) kept reading their old values after Redis came back.
+#[tokio::test]
+async fn more_invalidations_than_the_outage_queue_holds_still_reach_every_process() {
+    assert_eq!(seats_in_reader(1).await, 1);
+    let pid = CROWD.pause();
+    for id in 100..103 {
+        seats_in_writer(id).await; // three timeouts open the writer's breaker
+    }
+    // Ten thousand other keys fill the queue; the one the reader holds comes last.
+    for id in 1_000..11_000 {
+        cached_core::entry!(seats_in_writer(id)).invalidate().await;
+    }
+    SEATS.store(2, SeqCst);
+    cached_core::entry!(seats_in_writer(1)).invalidate().await;
+    CROWD.resume(&pid);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seats_in_reader(1).await != 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the invalidation past the queue's size was lost: the reader still gets the old value"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// --- A value set after a failed delete stays ------------------------------------------------
+
+static SHELVED: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+static SHELVED_STORE: LazyLock<RedisStore> = LazyLock::new(|| {
+    RedisStore::builder(&SHELVED.url())
+        .prefix("adv")
+        .timeout(Duration::from_millis(250))
+        .cooldown(Duration::from_millis(100))
+        .build()
+        .unwrap()
+});
+
+/// Found by review: a delete that failed during an outage was kept and applied after a `set`
+/// of the same key that succeeded once Redis was back, erasing the newer value.
+#[tokio::test]
+async fn a_value_set_after_a_failed_delete_is_not_erased_by_it() {
+    let store = &*SHELVED_STORE;
+    store.set("banner", &"old".to_owned(), None).await.unwrap();
+    let pid = SHELVED.pause();
+    assert!(store.delete("banner").await.is_err());
+    SHELVED.resume(&pid);
+    // Redis is back: a write goes through once the breaker lets it (a probe after the
+    // cool-down).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store.set("banner", &"new".to_owned(), None).await.is_err() {
+        assert!(Instant::now() < deadline, "Redis never took the write");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A lookup applies what was kept first: the delete from before the write must not win.
+    assert_eq!(
+        store.get::<String>("banner").await.unwrap().as_deref(),
+        Some("new"),
+        "the delete kept from the outage erased the value set after it"
+    );
 }

@@ -63,6 +63,7 @@ impl<V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RedisCache
                 self.fingerprint,
                 self.space.key(key.as_bytes()),
                 self.space.generations(shared, tags.names()),
+                tags.names(),
                 ttl,
                 |returned: &R| S::value(returned).map(|value| (value, !unless(value))),
                 S::wrap,

@@ -485,6 +485,7 @@ impl RedisStore {
                 envelope::fingerprint::<V>(),
                 key,
                 Vec::new(),
+                &[],
                 ttl,
                 |returned: &Result<V, Error>| returned.as_ref().ok().map(|value| (value, true)),
                 Ok,

@@ -8,11 +8,17 @@
 //! cool-down) until none is left. A lookup that finds an application in progress waits for it,
 //! so that it never reads what the repairs are about to clear.
 //!
+//! Repairs are kept by the key they write, so an outage that sees the same tag (or key)
+//! invalidated again and again keeps one repair for it. Past [`MAX_PENDING`] keys, a key's
+//! tombstone gives way to a new generation of its whole cache (more misses, never a stale read).
+//!
 //! What remains: until Redis answers again and the task's next attempt (at most about one
 //! cool-down later), the other processes may read the old values; a process that exits (or
-//! whose runtime ends) before then takes its kept invalidations with it, and so does a process
-//! that kept more than [`MAX_PENDING`].
+//! whose runtime ends) before then takes its kept invalidations with it, and past
+//! [`MAX_PENDING`] keys, tags invalidated for the first time during the outage (and keys of
+//! the explicit API, which no generation covers) are dropped and logged.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
@@ -22,7 +28,8 @@ use super::Shared;
 use crate::error::Error;
 use crate::sync::lock;
 
-/// The most repairs kept: past it, new ones are dropped (and logged).
+/// The most keys repairs are kept for: past it, a tombstone becomes its cache's new generation,
+/// and a repair nothing else covers is dropped (and logged).
 const MAX_PENDING: usize = 10_000;
 
 /// The shortest pause between two attempts of the task, whatever the cool-down.
@@ -31,15 +38,61 @@ const MIN_PAUSE: Duration = Duration::from_millis(50);
 /// One change Redis missed.
 #[derive(Debug, Clone)]
 pub(crate) enum Repair {
-    /// The entry at `key` is no longer current: a tombstone for `ttl_ms`.
-    Tombstone { key: Vec<u8>, ttl_ms: u64 },
+    /// The entry at `key` is no longer current: a tombstone for `ttl_ms`. `cache` is the
+    /// generation of its cache, which covers it when too many keys wait (`None` for the
+    /// explicit API).
+    Tombstone {
+        key: Vec<u8>,
+        ttl_ms: u64,
+        cache: Option<Vec<u8>>,
+    },
     /// Every entry depending on the generation at `key` is no longer current.
     Generation { key: Vec<u8> },
 }
 
+impl Repair {
+    /// The Redis key the repair writes.
+    fn key(&self) -> &[u8] {
+        match self {
+            Repair::Tombstone { key, .. } | Repair::Generation { key } => key,
+        }
+    }
+
+    /// Keeps what both repairs of one key ask: the longer tombstone.
+    fn merge(self, older: Repair) -> Repair {
+        match (self, older) {
+            (
+                Repair::Tombstone { key, ttl_ms, cache },
+                Repair::Tombstone { ttl_ms: before, .. },
+            ) => Repair::Tombstone {
+                key,
+                ttl_ms: ttl_ms.max(before),
+                cache,
+            },
+            (newer, _) => newer,
+        }
+    }
+}
+
+/// The repairs waiting, one per Redis key.
+type Pending = HashMap<Vec<u8>, Repair>;
+
+/// Adds `repair` to `pending`, merged with the repair of its key if there is one.
+fn merge_into(pending: &mut Pending, repair: Repair) {
+    match pending.remove(repair.key()) {
+        Some(older) => {
+            let merged = repair.merge(older);
+            pending.insert(merged.key().to_vec(), merged);
+        }
+        None => {
+            pending.insert(repair.key().to_vec(), repair);
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Repairs {
-    pending: Mutex<Vec<Repair>>,
+    pending: Mutex<Pending>,
     /// Whether any repair waits or is being applied.
     any: AtomicBool,
     /// Held while repairs are applied: one application at a time.
@@ -54,15 +107,34 @@ impl Repairs {
     /// Keeps `repair` for when Redis answers again.
     pub(crate) fn push(&self, repair: Repair) {
         let mut pending = lock(&self.pending);
-        if pending.len() >= MAX_PENDING {
-            tracing::warn!(
-                "Redis cache store: too many invalidations missed during the outage; \
-                 some entries may stay stale until their TTL"
-            );
-            return;
-        }
-        pending.push(repair);
+        let room = pending.len() < MAX_PENDING || pending.contains_key(repair.key());
+        let repair = match repair {
+            repair if room => repair,
+            // One key too many: its whole cache moves on instead (kept past the limit: there
+            // are as many as caches).
+            Repair::Tombstone {
+                cache: Some(cache), ..
+            } => Repair::Generation { key: cache },
+            _ => {
+                tracing::warn!(
+                    "Redis cache store: too many invalidations missed during the outage; \
+                     some entries may stay stale until their TTL"
+                );
+                return;
+            }
+        };
+        merge_into(&mut pending, repair);
         self.any.store(true, Ordering::Release);
+    }
+
+    /// Forgets a tombstone kept for `key`: a value written there since replaces it.
+    pub(crate) fn written(&self, key: &[u8]) {
+        if self.are_pending() {
+            let mut pending = lock(&self.pending);
+            if let Some(Repair::Tombstone { .. }) = pending.get(key) {
+                pending.remove(key);
+            }
+        }
     }
 
     /// Whether any repair waits (or is being applied).
@@ -92,9 +164,9 @@ impl Repairs {
             return Ok(());
         }
         let mut pipeline = redis::pipe();
-        for repair in repairs {
+        for repair in repairs.values() {
             match repair {
-                Repair::Tombstone { key, ttl_ms } => {
+                Repair::Tombstone { key, ttl_ms, .. } => {
                     let tombstone = super::envelope::tombstone(&super::space::token());
                     pipeline
                         .cmd("SET")
@@ -130,11 +202,13 @@ impl Repairs {
         applied
     }
 
-    /// Puts a batch that was not applied back in front of the repairs queued since.
-    fn put_back(&self, batch: Vec<Repair>) {
+    /// Puts a batch that was not applied back, under the repairs queued since.
+    fn put_back(&self, batch: Pending) {
         let mut pending = lock(&self.pending);
         let newer = std::mem::replace(&mut *pending, batch);
-        pending.extend(newer);
+        for repair in newer.into_values() {
+            merge_into(&mut pending, repair);
+        }
         self.failures.fetch_add(1, Ordering::AcqRel);
         self.any.store(true, Ordering::Release);
     }
@@ -151,7 +225,7 @@ impl Repairs {
 /// A batch of repairs being applied: put back when dropped, unless emptied once applied.
 struct Taken<'a> {
     repairs: &'a Repairs,
-    batch: Vec<Repair>,
+    batch: Pending,
 }
 
 impl Drop for Taken<'_> {
@@ -291,6 +365,47 @@ mod tests {
             shared.keep(Repair::Generation { key: vec![1] });
             assert!(shared.repairs.retrying.load(Ordering::Acquire));
         });
+    }
+
+    #[test]
+    fn repairs_of_one_key_are_kept_once_and_a_tombstone_past_the_limit_moves_its_cache() {
+        let repairs = Repairs::default();
+        // A tag invalidated again and again during the outage: one repair.
+        for _ in 0..3 * MAX_PENDING {
+            repairs.push(Repair::Generation {
+                key: b"tag".to_vec(),
+            });
+        }
+        assert_eq!(lock(&repairs.pending).len(), 1);
+        // The longest of a key's tombstones is kept.
+        for ttl_ms in [5, 50, 7] {
+            repairs.push(Repair::Tombstone {
+                key: b"k".to_vec(),
+                ttl_ms,
+                cache: Some(b"gen".to_vec()),
+            });
+        }
+        assert!(matches!(
+            lock(&repairs.pending).get(&b"k"[..]),
+            Some(Repair::Tombstone { ttl_ms: 50, .. })
+        ));
+        for i in 0..MAX_PENDING {
+            repairs.push(Repair::Generation {
+                key: format!("other:{i}").into_bytes(),
+            });
+        }
+        // Past the limit, a new key's tombstone becomes its cache's generation.
+        repairs.push(Repair::Tombstone {
+            key: b"late".to_vec(),
+            ttl_ms: 5,
+            cache: Some(b"gen".to_vec()),
+        });
+        let pending = lock(&repairs.pending);
+        assert!(!pending.contains_key(&b"late"[..]));
+        assert!(matches!(
+            pending.get(&b"gen"[..]),
+            Some(Repair::Generation { .. })
+        ));
     }
 
     #[test]

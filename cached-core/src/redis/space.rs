@@ -8,13 +8,14 @@
 //!   something else (an invalidation, in any process, came in between) does not join it, and
 //!   starts a fresh flight in its place. The old leader's compare-and-set keeps its value out
 //!   of Redis. Invalidations and puts through this process's handles end the flight as well,
-//!   and a tag invalidation moves the epoch the flight began at.
+//!   and so does a plain `invalidate_tag` of one of its tags in this process (the flight holds
+//!   their in-process generations: see `crate::flight`).
 //! - **Check and join are one step.** A counter of the flights ended, per slot of keys, is read
 //!   before the lookup and checked under the flights' lock: a caller that missed just before a
 //!   flight of its slot ended looks again (and finds the value) rather than compute it again.
-//! - **No caller waits for itself, and a failure is no queue**: a caller that finds its own
-//!   flight, or a flight begun after the one that failed for it, computes alone and stores
-//!   nothing.
+//! - **No caller waits for itself, and a failure is no queue**: a caller whose wait would close
+//!   a cycle (its own flight, or one whose leader waits for it: see `crate::flight`), or that
+//!   finds a flight begun after the one that failed for it, computes alone and stores nothing.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -378,6 +379,7 @@ impl Space {
     /// After a miss: the flight to wait for, or what else to do. `ended` is the count of the
     /// key's slot read before the lookup, `view` what the lookup saw, `lookups` how many this
     /// call made.
+    #[allow(clippy::too_many_arguments)] // one call site
     fn join(
         &self,
         key: &[u8],
@@ -386,16 +388,16 @@ impl Space {
         view: Option<&Arc<View>>,
         after_failure: bool,
         lookups: u32,
+        tags: &[String],
     ) -> Joined<'_> {
-        let epoch = crate::tags::epoch();
         let mut flights = lock(&self.flights);
         if let Some(current) = flights.get(key) {
-            if after_failure || current.flight.is_led_by_current_caller() {
+            if after_failure {
                 return Joined::Alone;
             }
             // A caller whose lookup failed cannot tell: it shares the computation (an outage
             // is no time for a stampede).
-            let same = current.flight.epoch() == epoch
+            let same = current.flight.is_current()
                 && match (view, &current.view) {
                     (None, _) => true,
                     (Some(mine), Some(theirs)) => mine == theirs,
@@ -414,7 +416,7 @@ impl Space {
             // stored just after the lookup missed it.
             return Joined::Again;
         }
-        let flight = Arc::new(Flight::new(epoch));
+        let flight = Arc::new(Flight::new(crate::tags::Seen::of_names(tags)));
         flights.insert(
             key.to_vec(),
             InFlight {
@@ -535,6 +537,7 @@ impl Space {
         fingerprint: [u8; 8],
         key: Vec<u8>,
         generations: Vec<Vec<u8>>,
+        tags: &[String],
         ttl: Option<Duration>,
         value_of: impl Fn(&R) -> Option<(&V, bool)>,
         wrap: impl Fn(V) -> R,
@@ -604,22 +607,40 @@ impl Space {
                 }
                 None => (None, None),
             };
-            match self.join(&key, slot, ended, view.as_ref(), after_failure, lookups) {
-                Joined::Again => {}
+            let joined = self.join(
+                &key,
+                slot,
+                ended,
+                view.as_ref(),
+                after_failure,
+                lookups,
+                tags,
+            );
+            let joined = match joined {
                 Joined::Wait(flight) => {
                     tracing::trace!(cache = self.name, "waiting for the computation in progress");
                     match flight.wait_async().await {
-                        Outcome::Value(value) => {
+                        Some(Outcome::Value(value)) => {
                             if let Some(value) = value.downcast_ref::<V>() {
                                 add(&self.counts.misses, 1);
                                 return wrap(value.clone());
                             }
+                            continue;
                         }
                         // Retry at once, and compute rather than wait for another flight.
-                        Outcome::Failed => after_failure = true,
-                        Outcome::Abandoned => {}
+                        Some(Outcome::Failed) => {
+                            after_failure = true;
+                            continue;
+                        }
+                        Some(Outcome::Abandoned) => continue,
+                        // The flight's leader waits for this caller.
+                        None => Joined::Alone,
                     }
                 }
+                joined => joined,
+            };
+            match joined {
+                Joined::Again | Joined::Wait(_) => {}
                 Joined::Alone => {
                     add(&self.counts.misses, 1);
                     let (returned, took) = self.computed(compute).await;
@@ -730,8 +751,14 @@ impl Space {
             shared.keep(Repair::Tombstone {
                 key: key.to_vec(),
                 ttl_ms: tombstone_millis(ttl),
+                cache: self.generation.clone(),
             })
         };
+        if shared.repairs.are_pending() {
+            // A tombstone kept for this key must land before the value, not after it. If the
+            // repairs fail, so does the write below, most likely; if not, `written` drops it.
+            let _ = Box::pin(shared.repairs.apply(&shared.link)).await;
+        }
         let tokens = self
             .resolve(shared, generations, &[])
             .await
@@ -760,6 +787,7 @@ impl Space {
                 self.failed();
                 repair();
             })?;
+        shared.repairs.written(key);
         add(&self.counts.inserts, 1);
         Ok(())
     }
@@ -789,6 +817,7 @@ impl Space {
                 shared.keep(Repair::Tombstone {
                     key: key.to_vec(),
                     ttl_ms: ttl,
+                    cache: self.generation.clone(),
                 });
             });
         self.end_flight(key);
@@ -815,6 +844,7 @@ impl Space {
                 shared.keep(Repair::Tombstone {
                     key: key.to_vec(),
                     ttl_ms: tombstone_millis(0),
+                    cache: self.generation.clone(),
                 });
             });
         self.end_flight(key);

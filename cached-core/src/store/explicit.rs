@@ -153,12 +153,12 @@ impl LruStore {
         compute: impl FnOnce() -> V,
     ) -> V {
         let mut key = key_of(key);
-        crate::memo::run::<Values<'_, V>, V, Plain>(
+        crate::memo::run::<Values<'_, V>, V, Plain, _>(
             &Values::new(self),
             &mut key,
             ttl,
             |_| false,
-            |_| compute(),
+            |_| compute,
         )
     }
 

@@ -492,9 +492,10 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
     }
 
     /// After a miss: the value if it arrived meanwhile, the flight to wait for, or the
-    /// leadership of a new flight. An expired entry is removed on the way.
+    /// leadership of a new flight, whose computation depends on `depends`. An expired entry is
+    /// removed on the way.
     #[cold]
-    pub(crate) fn lookup(&self, key: &K) -> Lookup<'_, K, V> {
+    pub(crate) fn lookup(&self, key: &K, depends: &crate::tags::Seen) -> Lookup<'_, K, V> {
         let mut shard = lock(self.shard(key));
         if let Some(index) = shard.find(key) {
             match shard.node(index) {
@@ -516,16 +517,15 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
             }
         }
         shard.counts.misses += 1;
-        let epoch = crate::tags::epoch();
         if let Some(flight) = shard.flights.get(key) {
-            // A flight begun before a tag (or shared-store) invalidation may compute from the
-            // old data: a caller arriving after it starts afresh (the old flight, detached,
-            // stores nothing).
-            if flight.epoch() == epoch {
+            // A flight begun before an invalidation of one of its tags (or of its function, in
+            // a shared store) may compute from the old data: a caller arriving after it starts
+            // afresh (the old flight, detached, stores nothing).
+            if flight.is_current() {
                 return Lookup::Wait(Arc::clone(flight));
             }
         }
-        let flight = Arc::new(Flight::new(epoch));
+        let flight = Arc::new(Flight::new(depends.clone()));
         shard.flights.insert(key.clone(), Arc::clone(&flight));
         Lookup::Lead(Leader {
             store: self,
@@ -706,7 +706,7 @@ mod tests {
 
     fn fill(store: &LruShards<Key, u32>, keys: std::ops::Range<u32>) {
         for i in keys {
-            match store.lookup(&key(store, i)) {
+            match store.lookup(&key(store, i), &Default::default()) {
                 Lookup::Lead(leader) => {
                     leader.finish(Some((i, Validity::FOREVER)), &i, Default::default())
                 }
@@ -748,7 +748,7 @@ mod tests {
     fn an_invalidation_during_a_computation_keeps_its_value_out() {
         let store = LruShards::<Key, u32>::new(NonZeroUsize::new(10).unwrap());
         let k = key(&store, 1);
-        let Lookup::Lead(leader) = store.lookup(&k) else {
+        let Lookup::Lead(leader) = store.lookup(&k, &Default::default()) else {
             panic!("not a miss")
         };
         // The data changes while the value is being computed from the old data.
@@ -767,7 +767,7 @@ mod tests {
     fn a_put_during_a_computation_wins() {
         let store = LruShards::<Key, u32>::new(NonZeroUsize::new(10).unwrap());
         let k = key(&store, 1);
-        let Lookup::Lead(leader) = store.lookup(&k) else {
+        let Lookup::Lead(leader) = store.lookup(&k, &Default::default()) else {
             panic!("not a miss")
         };
         store.put(&k, 2, Validity::FOREVER);

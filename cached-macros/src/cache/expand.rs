@@ -201,9 +201,9 @@ pub(crate) fn expand(settings: &Settings, func: &MaybeItemFn) -> TokenStream {
         }
     } else {
         quote_spanned! {ret_span=>
-            #cache.get_or_compute::<#ret, #shape>(
+            #cache.get_or_compute::<#ret, #shape, _>(
                 &mut #key, #ttl, #unless,
-                move |#tags: &mut #p::Tags| -> #ret { #(#tag_adds)* #body },
+                move |#tags: &mut #p::Tags| { #(#tag_adds)* move || -> #ret #body },
             )
         }
     };
