@@ -383,3 +383,67 @@ proptest! {
         prop_assert_ne!(first[0], 0xFF, "no key starts with the reserved byte");
     }
 }
+
+// ---- Sets and maps ----------------------------------------------------------------------------
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+#[test]
+fn sets_and_maps_have_their_own_tags_and_sorted_entries() {
+    let set: BTreeSet<u8> = [2, 1].into();
+    assert_eq!(encode_key(&set), [0x08, 2, 0x10, 1, 0x10, 2]);
+    let map: BTreeMap<&str, bool> = [("b", true), ("a", false)].into();
+    assert_eq!(
+        encode_key(&map),
+        [0x09, 2, 0x06, 1, b'a', 0x01, 0x06, 1, b'b', 0x02]
+    );
+}
+
+proptest! {
+    /// A `HashMap` or `HashSet` holds its entries in an order of its own (another in each
+    /// process): equal ones are still equal keys, and equal to the `BTree` ones.
+    #[test]
+    fn equal_maps_and_sets_are_equal_keys_whatever_their_order(
+        entries in proptest::collection::btree_map(text(), any::<u32>(), 0..20),
+    ) {
+        let mut reversed = HashMap::new();
+        for (key, value) in entries.iter().rev() {
+            reversed.insert(key.clone(), *value);
+        }
+        prop_assert_eq!(encode_key(&entries), encode_key(&reversed));
+        let keys: BTreeSet<&String> = entries.keys().collect();
+        let hashed: HashSet<&String> = entries.keys().collect();
+        prop_assert_eq!(encode_key(&keys), encode_key(&hashed));
+    }
+
+    #[test]
+    fn different_maps_are_different_keys(
+        a in proptest::collection::btree_map(text(), any::<u32>(), 0..6),
+        b in proptest::collection::btree_map(text(), any::<u32>(), 0..6),
+    ) {
+        prop_assert_eq!(a == b, encode_key(&a) == encode_key(&b));
+    }
+}
+
+static SEARCHES: AtomicU32 = AtomicU32::new(0);
+
+#[cached_core::cache]
+fn search(filters: &HashMap<String, String>) -> usize {
+    SEARCHES.fetch_add(1, Ordering::SeqCst);
+    filters.len()
+}
+
+#[test]
+fn a_function_keyed_by_a_map_hits_for_an_equal_map() {
+    let mut first = HashMap::new();
+    first.insert("category".to_owned(), "7".to_owned());
+    first.insert("page".to_owned(), "2".to_owned());
+    // Another map (another hasher seed, another order) with the same entries.
+    let mut second = HashMap::new();
+    second.insert("page".to_owned(), "2".to_owned());
+    second.insert("category".to_owned(), "7".to_owned());
+    assert_eq!(search(&first), 2);
+    assert_eq!(search(&second), 2);
+    assert_eq!(SEARCHES.load(Ordering::SeqCst), 1);
+}

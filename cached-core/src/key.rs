@@ -25,6 +25,8 @@
 //! | `char` | `0x05` | its scalar value, 4 bytes |
 //! | `str`, `String` | `0x06` | the length in bytes as a varint, then the UTF-8 bytes |
 //! | `[T]`, `Vec<T>`, `[T; N]`, `VecDeque<T>` | `0x07` | the length as a varint, then each element |
+//! | `BTreeSet<T>`, `HashSet<T>` | `0x08` | the length as a varint, then each element, in the order of their encoded bytes |
+//! | `BTreeMap<K, V>`, `HashMap<K, V>` | `0x09` | the length as a varint, then each key and its value, in the order of the keys' encoded bytes |
 //! | `u8`, `u16`, `u32`, `u64`, `u128` | `0x10`, `0x11`, `0x12`, `0x13`, `0x14` | the value, 1 to 16 bytes |
 //! | `usize` | `0x13` (a `u64`) | the value, 8 bytes, on every platform |
 //! | `i8`, `i16`, `i32`, `i64`, `i128` | `0x18`, `0x19`, `0x1A`, `0x1B`, `0x1C` | the value, two's complement, 1 to 16 bytes |
@@ -43,14 +45,15 @@
 //! (`FUNCTION_NAMESPACE`, the start of a function's keys in a shared store).
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 
 /// A value that can identify a cached result.
 ///
-/// Implemented for integers, `bool`, `char`, strings, `Option`, sequences, arrays, tuples up to
-/// eight elements and smart pointers; `#[derive(CacheKey)]` implements it for your own structs
+/// Implemented for integers, `bool`, `char`, strings, `Option`, sequences, arrays, sets and
+/// maps (`BTreeSet`, `HashSet`, `BTreeMap`, `HashMap`: equal collections are equal keys, in
+/// whatever order they hold their entries), tuples up to eight elements and smart pointers; `#[derive(CacheKey)]` implements it for your own structs
 /// and enums, field by field. Floating-point numbers are not keys (`NaN != NaN`); key on
 /// `f64::to_bits` if you need them.
 ///
@@ -66,6 +69,8 @@ use std::sync::Arc;
 /// | `char` | `0x05` | its scalar value, 4 bytes |
 /// | `str`, `String` | `0x06` | the length in bytes as a varint, then the UTF-8 bytes |
 /// | `[T]`, `Vec<T>`, `[T; N]`, `VecDeque<T>` | `0x07` | the length as a varint, then each element |
+/// | `BTreeSet<T>`, `HashSet<T>` | `0x08` | the length as a varint, then each element, in the order of their encoded bytes |
+/// | `BTreeMap<K, V>`, `HashMap<K, V>` | `0x09` | the length as a varint, then each key and its value, in the order of the keys' encoded bytes |
 /// | `u8`, `u16`, `u32`, `u64`, `u128` | `0x10`, `0x11`, `0x12`, `0x13`, `0x14` | the value, 1 to 16 bytes |
 /// | `usize` | `0x13` (a `u64`) | the value, 8 bytes, on every platform |
 /// | `i8`, `i16`, `i32`, `i64`, `i128` | `0x18`, `0x19`, `0x1A`, `0x1B`, `0x1C` | the value, two's complement, 1 to 16 bytes |
@@ -85,9 +90,11 @@ use std::sync::Arc;
 ///   the concatenations stay apart too), **except**:
 ///   - where the types are meant to be one key: `&T`, `&mut T`, `Box<T>`, `Rc<T>`, `Arc<T>`,
 ///     `Cow<T>` encode exactly as `T`; `str` and `String` alike; `[T]`, `Vec<T>`, `[T; N]` and
-///     `VecDeque<T>` alike (a sequence); `usize` as `u64` and `isize` as `i64`;
+///     `VecDeque<T>` alike (a sequence); `BTreeSet<T>` and `HashSet<T>` alike (a set);
+///     `BTreeMap<K, V>` and `HashMap<K, V>` alike (a map); `usize` as `u64` and `isize` as
+///     `i64`;
 ///   - values that hold no element do not say the element's type: `None::<u32>` and
-///     `None::<String>` are the same key, and so are two empty sequences;
+///     `None::<String>` are the same key, and so are two empty sequences (sets, maps);
 ///   - a hand-written implementation encodes as what it writes: the `Email` below, which
 ///     delegates to a `String`, *is* that string as a key (`Email("a@b".into())` and `"a@b"`
 ///     collide; to keep such a type apart, derive `CacheKey` instead). One that writes raw
@@ -123,6 +130,14 @@ use std::sync::Arc;
 /// assert_ne!(encode_key(&42u32), encode_key(&'*'));
 /// assert_ne!(encode_key(&("a:b", "c")), encode_key(&("a", "b:c")));
 /// assert_eq!(encode_key(&String::from("a")), encode_key("a"));
+///
+/// // Sets and maps: equal collections are equal keys, and not the sequence of their entries.
+/// use std::collections::{BTreeMap, HashMap, HashSet};
+/// let filters: HashMap<&str, u32> = [("page", 2), ("category", 7)].into();
+/// let same: BTreeMap<&str, u32> = [("category", 7), ("page", 2)].into();
+/// assert_eq!(encode_key(&filters), encode_key(&same));
+/// let tags: HashSet<u32> = [3, 1, 2].into();
+/// assert_ne!(encode_key(&tags), encode_key(&vec![1u32, 2, 3]));
 /// ```
 ///
 /// # Implementing it by hand
@@ -527,6 +542,8 @@ mod tag {
     pub(super) const CHAR: u8 = 0x05;
     pub(super) const STR: u8 = 0x06;
     pub(super) const SEQUENCE: u8 = 0x07;
+    pub(super) const SET: u8 = 0x08;
+    pub(super) const MAP: u8 = 0x09;
     pub(super) const U8: u8 = 0x10;
     pub(super) const U16: u8 = 0x11;
     pub(super) const U32: u8 = 0x12;
@@ -671,6 +688,55 @@ impl<T: CacheKey> CacheKey for VecDeque<T> {
         for item in self {
             item.encode_key(out);
         }
+    }
+}
+
+/// Appends a set or a map of `len` entries, each encoded by `entries` into bytes of its own and
+/// written in the order of those bytes: equal collections are equal keys, whatever the order
+/// they hold their entries in (a `HashMap`'s differs from process to process).
+fn write_unordered(
+    out: &mut KeyEncoder,
+    tag: u8,
+    len: usize,
+    entries: impl Iterator<Item = Vec<u8>>,
+) {
+    let mut entries: Vec<Vec<u8>> = entries.collect();
+    entries.sort_unstable();
+    out.write_tag_len(tag, len);
+    for entry in &entries {
+        out.write_raw(entry);
+    }
+}
+
+/// A map's entry: its key's bytes, then its value's (the key's end is known from its bytes).
+fn map_entry<K: CacheKey, V: CacheKey>((key, value): (&K, &V)) -> Vec<u8> {
+    let mut out = KeyEncoder::new();
+    key.encode_key(&mut out);
+    value.encode_key(&mut out);
+    out.as_bytes().to_vec()
+}
+
+impl<T: CacheKey> CacheKey for BTreeSet<T> {
+    fn encode_key(&self, out: &mut KeyEncoder) {
+        write_unordered(out, tag::SET, self.len(), self.iter().map(encode_key));
+    }
+}
+
+impl<T: CacheKey, S> CacheKey for HashSet<T, S> {
+    fn encode_key(&self, out: &mut KeyEncoder) {
+        write_unordered(out, tag::SET, self.len(), self.iter().map(encode_key));
+    }
+}
+
+impl<K: CacheKey, V: CacheKey> CacheKey for BTreeMap<K, V> {
+    fn encode_key(&self, out: &mut KeyEncoder) {
+        write_unordered(out, tag::MAP, self.len(), self.iter().map(map_entry));
+    }
+}
+
+impl<K: CacheKey, V: CacheKey, S> CacheKey for HashMap<K, V, S> {
+    fn encode_key(&self, out: &mut KeyEncoder) {
+        write_unordered(out, tag::MAP, self.len(), self.iter().map(map_entry));
     }
 }
 

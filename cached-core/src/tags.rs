@@ -104,6 +104,7 @@ impl Seen {
     /// The generations of the in-process tags named `names`, as they are now: a computation of
     /// a remote store depends on them too, in this process (a plain `invalidate_tag` reaches
     /// the remote store later).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn of_names(names: &[String]) -> Self {
         let mut seen = Seen::default();
         for name in names {
