@@ -10,9 +10,14 @@ use std::time::Duration;
 /// and logged. The explicit API of a remote store returns it, and so does a fail-closed cache.
 ///
 /// ```
-/// let error = cached_core::Error::invalid_url("no scheme");
-/// assert!(error.to_string().contains("no scheme"));
-/// assert!(!error.is_unavailable());
+/// // What a caller of the explicit API (or of a fail-closed cache) may do with one.
+/// fn log(error: &cached_core::Error) {
+///     if error.is_timeout() || error.is_unavailable() {
+///         eprintln!("cache slow or down, computed instead: {error}");
+///     } else {
+///         eprintln!("cache failed: {error}");
+///     }
+/// }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Error {
@@ -33,12 +38,7 @@ enum Kind {
 impl Error {
     /// A store address that cannot be used (what a remote store's constructor returns for a
     /// malformed URL).
-    ///
-    /// ```
-    /// let error = cached_core::Error::invalid_url("no host");
-    /// assert_eq!(error.to_string(), "invalid store URL: no host");
-    /// ```
-    pub fn invalid_url(why: impl Into<String>) -> Self {
+    pub(crate) fn invalid_url(why: impl Into<String>) -> Self {
         Error {
             kind: Kind::InvalidUrl(why.into()),
         }
@@ -72,8 +72,9 @@ impl Error {
     /// and is being given a moment to recover.
     ///
     /// ```
-    /// let error = cached_core::Error::invalid_url("x");
-    /// assert!(!error.is_unavailable());
+    /// fn worth_a_retry_later(error: &cached_core::Error) -> bool {
+    ///     error.is_unavailable()
+    /// }
     /// ```
     pub fn is_unavailable(&self) -> bool {
         matches!(self.kind, Kind::Unavailable)
@@ -82,8 +83,9 @@ impl Error {
     /// Whether the operation took longer than the store's timeout.
     ///
     /// ```
-    /// let error = cached_core::Error::invalid_url("x");
-    /// assert!(!error.is_timeout());
+    /// fn was_slow(error: &cached_core::Error) -> bool {
+    ///     error.is_timeout()
+    /// }
     /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self.kind, Kind::Timeout(_))

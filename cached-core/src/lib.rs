@@ -111,6 +111,8 @@
 //! `metrics`, the same counters go to the `metrics` crate
 //! facade; see the `metrics` module for the names.
 #![warn(missing_docs)]
+// On docs.rs, each item says which feature enables it.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
 pub mod __private;
@@ -121,6 +123,7 @@ mod handle;
 mod key;
 mod memo;
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 #[cfg(feature = "redis")]
 mod redis;
@@ -136,6 +139,7 @@ pub use error::Error;
 pub use handle::{AllEntries, Entry, StoreEntries, StoreEntry};
 pub use key::{encode_key, CacheKey, KeyEncoder};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisStore, RedisStoreBuilder};
 pub use stats::{report, stats, CacheStats, Report};
 pub use store::explicit::LruStore;

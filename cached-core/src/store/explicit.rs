@@ -43,6 +43,26 @@ pub struct LruStore {
     name: &'static str,
 }
 
+/// Shows the store's name, its capacity and the entries it holds.
+///
+/// ```
+/// let store = cached_core::LruStore::named("fragments", 100);
+/// store.set("footer", 1u8, None);
+/// assert_eq!(
+///     format!("{store:?}"),
+///     r#"LruStore { name: "fragments", capacity: 100, len: 1 }"#
+/// );
+/// ```
+impl std::fmt::Debug for LruStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LruStore")
+            .field("name", &self.name)
+            .field("capacity", &self.shards.capacity())
+            .field("len", &self.shards.len())
+            .finish()
+    }
+}
+
 fn key_of(key: impl CacheKey) -> Key {
     let mut encoded = Key::new();
     key.encode_key(encoded.encoder());

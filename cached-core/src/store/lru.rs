@@ -651,6 +651,11 @@ impl<K: StoreKey, V: Clone> LruShards<K, V> {
         removed
     }
 
+    /// The most entries held.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Entries held now, expired ones included until they are touched or evicted.
     pub(crate) fn len(&self) -> usize {
         self.len.0.load(Ordering::Relaxed)
