@@ -2,8 +2,9 @@
 //! balancer shares. Two stores stand for two servers; the second one's first request is a hit.
 //! Saving an item on one server clears it for both.
 //!
-//! Run with `REDIS_URL=redis://127.0.0.1:6379/ cargo run --example news_redis` (any Redis URL;
-//! `rediss://` for TLS with the `redis-tls` feature).
+//! Run with
+//! `REDIS_URL=redis://127.0.0.1:6379/ cargo run --example news_redis --features redis`
+//! (any Redis URL; `rediss://` for TLS with the `redis-tls` feature of `cached-core`).
 
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
