@@ -282,3 +282,75 @@ impl<V: Send + 'static> PutLater<V> for StoreEntry<V> {
 pub fn put_returned_later<V: Clone, E: PutLater<V>>(entry: E, value: &V) -> Later {
     entry.put_later(value.clone())
 }
+
+// ---- Naming a function that has no `#[cache]` ------------------------------------------------
+//
+// `#[invalidates(f(..))]`, `#[cache_put]`, `entry!` and `entries!` call `f`'s companion; where
+// `f` has none, they find a fallback of their own instead (see `cached-macros`'
+// `common::companion`), which returns a `NotCached<f>`, `f` being a marker type named like the
+// function. `companion` then reports, on the user's `f`, that it is not a `#[cache]` function.
+
+/// Implemented by no type: the error it gives names the function.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `#[cache]` function: add `#[cache]` to it",
+    label = "not a `#[cache]` function"
+)]
+pub trait CachedFunction {}
+
+/// What a companion returns: a handle on the entries of a `#[cache]` function.
+pub trait Companion {}
+
+impl<K, V> Companion for Entry<K, V> {}
+impl Companion for AllEntries {}
+impl<V> Companion for StoreEntry<V> {}
+impl Companion for StoreEntries {}
+
+/// What the fallback of a function without `#[cache]` returns: never a `Companion`.
+pub struct NotCached<F>(core::marker::PhantomData<F>);
+
+impl<F: CachedFunction> Companion for NotCached<F> {}
+
+impl<F> NotCached<F> {
+    /// The fallback's value (the program does not compile: it never runs).
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        NotCached(core::marker::PhantomData)
+    }
+
+    /// As the handles' methods, so that nothing but the missing `#[cache]` is reported.
+    pub fn invalidate(self) {}
+
+    /// See [`NotCached::invalidate`].
+    pub fn put<V>(self, _value: V) {}
+
+    /// See [`NotCached::invalidate`].
+    pub fn peek<V>(self) -> Option<V> {
+        None
+    }
+}
+
+impl<F> InvalidateNow for NotCached<F> {
+    fn invalidate_now(self) {}
+}
+
+impl<F> InvalidateLater for NotCached<F> {
+    fn invalidate_later(self) -> Later {
+        std::boxed::Box::pin(core::future::ready(()))
+    }
+}
+
+impl<F, V> PutNow<V> for NotCached<F> {
+    fn put_now(self, _value: V) {}
+}
+
+impl<F, V> PutLater<V> for NotCached<F> {
+    fn put_later(self, _value: V) -> Later {
+        std::boxed::Box::pin(core::future::ready(()))
+    }
+}
+
+/// Checks that a named function has `#[cache]`: `handle` came from its companion.
+#[inline(always)]
+pub fn companion<H: Companion>(handle: H) -> H {
+    handle
+}

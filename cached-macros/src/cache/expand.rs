@@ -38,7 +38,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 
 use super::validate::{Settings, Shape, Ttl};
-use crate::common::item_fn::{param_ident, MaybeItemFn};
+use crate::common::item_fn::{bindings, param_ident, MaybeItemFn};
 use crate::common::mentions::mentioned;
 
 fn private() -> TokenStream {
@@ -270,25 +270,38 @@ pub(crate) fn companions(
         Some(names) if names.contains("self") && func.has_receiver() => quote!(&self,),
         _ => quote!(),
     };
-    let params = func.params().filter_map(|param| {
-        let ident = param_ident(param.pat)?;
-        let used = used
-            .as_ref()
-            .is_none_or(|names| names.contains(&ident.to_string()));
+    // The parameters the key uses (every one that binds a name, without `key = ...`), with
+    // their declared types: a pattern (`Path(id): Path<u32>`) stays a pattern.
+    let is_used = |param: &crate::common::item_fn::Param<'_>| {
+        let names = bindings(param.pat);
+        !names.is_empty()
+            && used
+                .as_ref()
+                .is_none_or(|used| names.iter().any(|name| used.contains(&name.to_string())))
+    };
+    let params = func.params().filter(is_used).map(|param| {
         let ty = param.ty;
-        used.then(|| quote!(#ident: #ty))
+        match param_ident(param.pat) {
+            Some(ident) => quote!(#ident: #ty),
+            None => {
+                let pat = param.pat;
+                quote!(#pat: #ty)
+            }
+        }
     });
     // The tags the companion can tell from its parameters: those that mention no other
     // parameter of the function (nor `self`, unless the companion takes it).
     let all_params: Vec<String> = func
         .params()
-        .filter_map(|param| param_ident(param.pat).map(ToString::to_string))
+        .flat_map(|param| bindings(param.pat))
+        .map(ToString::to_string)
         .collect();
     let has_self = !receiver.is_empty();
     let known: Vec<String> = func
         .params()
-        .filter_map(|param| param_ident(param.pat).map(ToString::to_string))
-        .filter(|name| used.as_ref().is_none_or(|names| names.contains(name)))
+        .filter(is_used)
+        .flat_map(|param| bindings(param.pat))
+        .map(ToString::to_string)
         .collect();
     let tags = settings.tags.iter().filter(|tag| {
         let names = mentioned(tag.to_token_stream());
@@ -384,7 +397,7 @@ fn key_expr(settings: &Settings, func: &MaybeItemFn, out: &syn::Ident) -> TokenS
             let names = mentioned(expr.to_token_stream());
             let shadows = func
                 .params()
-                .filter_map(|param| param_ident(param.pat))
+                .flat_map(|param| bindings(param.pat))
                 .filter(|ident| names.contains(&ident.to_string()))
                 .map(|ident| quote!(#[allow(unused_variables)] let #ident = &#ident;));
             quote_spanned! {expr.span()=>
@@ -394,7 +407,11 @@ fn key_expr(settings: &Settings, func: &MaybeItemFn, out: &syn::Ident) -> TokenS
         }
         None => func
             .params()
-            .filter_map(|param| param_ident(param.pat).map(|ident| (param, ident)))
+            .flat_map(|param| {
+                bindings(param.pat)
+                    .into_iter()
+                    .map(move |ident| (param, ident))
+            })
             .map(|(param, ident)| {
                 // Spanned on the parameter: a type that is not a key is reported there.
                 let span = param.ty.span();

@@ -29,6 +29,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Ok(block) = syn::parse2::<syn::ItemImpl>(item.clone()) {
         return expand_impl(args, block);
     }
+    if let Ok(declaration) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        // A method of a trait (a declaration, or a default body): a trait holds no cache.
+        let error = syn::Error::new_spanned(
+            &declaration.sig.fn_token,
+            "`#[cache]` cannot be applied to a method of a trait: put it on the method in \
+             each `impl` of the trait, with `#[cache]` on that `impl` block too",
+        );
+        return with_item(item, error);
+    }
     // On the item's first word (`struct`, `pub`, ...), past its attributes.
     let span = item
         .clone()

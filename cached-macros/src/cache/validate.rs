@@ -6,7 +6,7 @@ use syn::{Expr, Lit, LitInt, LitStr, ReturnType};
 
 use super::parse::Args;
 use crate::common::errors::Errors;
-use crate::common::item_fn::{param_ident, MaybeItemFn};
+use crate::common::item_fn::MaybeItemFn;
 use crate::common::result_type::returns_result;
 
 const VALID: &str = "`ttl`, `capacity`, `key`, `name`, `unless`, `tags`, `store`";
@@ -129,9 +129,14 @@ impl<'a> Visit<'a> for ImplTrait<'a> {
     }
 }
 
-fn check_function(func: &MaybeItemFn, key_given: bool, errors: &mut Errors) {
+fn check_function(func: &MaybeItemFn, errors: &mut Errors) {
     if let Some(constness) = &func.sig.constness {
-        errors.at(constness, "`#[cache]` cannot be applied to a `const fn`");
+        errors.at(
+            constness,
+            "`#[cache]` cannot be applied to a `const fn`: it may run at compile time, where \
+             there is no cache; remove `const`, or keep this `const fn` and cache a plain `fn` \
+             that calls it",
+        );
     }
     if let Some(variadic) = &func.sig.variadic {
         errors.at(
@@ -149,16 +154,80 @@ fn check_function(func: &MaybeItemFn, key_given: bool, errors: &mut Errors) {
             );
         }
     }
-    if !key_given {
-        for param in func.params() {
-            if param_ident(param.pat).is_none() {
-                errors.at(
-                    param.pat,
-                    "the default key needs every parameter to be a plain name: \
-                     bind this one to a name, or give the key with `key = ...`",
-                );
+}
+
+/// The plain names a key expression reads as values (`idd` in `key = (idd, page)`), leaving out
+/// what cannot be a parameter: a function called (`normalize(id)`), a path of several segments,
+/// a name that starts with a capital (a constant, a unit struct), and whatever a closure, block
+/// or `match` binds itself (not looked into).
+fn free_names(expr: &Expr) -> Vec<&syn::Ident> {
+    struct Names<'a>(Vec<&'a syn::Ident>);
+    impl<'a> Visit<'a> for Names<'a> {
+        fn visit_expr_path(&mut self, node: &'a syn::ExprPath) {
+            if let (None, Some(ident)) = (&node.qself, node.path.get_ident()) {
+                let text = ident.to_string();
+                if text != "self" && text.starts_with(|c: char| c.is_lowercase() || c == '_') {
+                    self.0.push(ident);
+                }
             }
         }
+        fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
+            if !matches!(*node.func, Expr::Path(_)) {
+                self.visit_expr(&node.func);
+            }
+            for arg in &node.args {
+                self.visit_expr(arg);
+            }
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_expr_block(&mut self, _: &'a syn::ExprBlock) {}
+        fn visit_expr_match(&mut self, _: &'a syn::ExprMatch) {}
+        fn visit_expr_let(&mut self, _: &'a syn::ExprLet) {}
+        fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
+        fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
+        fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
+        fn visit_expr_if(&mut self, _: &'a syn::ExprIf) {}
+        fn visit_expr_macro(&mut self, _: &'a syn::ExprMacro) {}
+        fn visit_expr_struct(&mut self, node: &'a syn::ExprStruct) {
+            for field in &node.fields {
+                self.visit_expr(&field.expr);
+            }
+            if let Some(rest) = &node.rest {
+                self.visit_expr(rest);
+            }
+        }
+    }
+    let mut names = Names(Vec::new());
+    names.visit_expr(expr);
+    names.0
+}
+
+/// A key that reads a name no parameter binds: the parameters listed, on that name.
+fn check_key(key: &Expr, func: &MaybeItemFn, errors: &mut Errors) {
+    let params: Vec<String> = func
+        .params()
+        .flat_map(|param| crate::common::item_fn::bindings(param.pat))
+        .map(ToString::to_string)
+        .collect();
+    for name in free_names(key) {
+        let text = name.to_string();
+        if params.contains(&text) {
+            continue;
+        }
+        let mut usable: Vec<String> = params.iter().map(|p| format!("`{p}`")).collect();
+        if func.has_receiver() {
+            usable.insert(0, "`self`".to_owned());
+        }
+        let function = &func.sig.ident;
+        let message = if usable.is_empty() {
+            format!("`{text}` is not a parameter of `{function}`, which has none")
+        } else {
+            format!(
+                "`{text}` is not a parameter of `{function}`: the key can use {}",
+                usable.join(", ")
+            )
+        };
+        errors.at(name, message);
     }
 }
 
@@ -202,7 +271,10 @@ pub(crate) fn validate(parsed: Args, func: &MaybeItemFn) -> syn::Result<Settings
             }
             "store" => store_arg = Some(value),
             "name" => name_arg = self::name(value, &mut errors),
-            "key" => key_arg = Some(value),
+            "key" => {
+                check_key(&value, func, &mut errors);
+                key_arg = Some(value);
+            }
             "tags" => match value {
                 Expr::Array(list) => tags_arg = list.elems.into_iter().collect(),
                 other => errors.at(
@@ -221,7 +293,7 @@ pub(crate) fn validate(parsed: Args, func: &MaybeItemFn) -> syn::Result<Settings
             "`capacity` belongs to the shared store: set it in `LruStore::new(capacity)`",
         );
     }
-    check_function(func, key_arg.is_some(), &mut errors);
+    check_function(func, &mut errors);
     errors.finish()?;
     Ok(Settings {
         ttl: ttl_arg.unwrap_or(Ttl::None),

@@ -47,6 +47,7 @@ impl ToTokens for MaybeItemFn {
 }
 
 /// A parameter other than the receiver.
+#[derive(Clone, Copy)]
 pub(crate) struct Param<'a> {
     pub(crate) pat: &'a Pat,
     pub(crate) ty: &'a Type,
@@ -74,6 +75,24 @@ impl MaybeItemFn {
             ReturnType::Type(_, ty) => ty.to_token_stream(),
         }
     }
+}
+
+/// The identifiers a parameter's pattern binds, in order: `id` for `id` or `mut id`, `id` for
+/// `Path(id)` (an axum extractor), `a`, `b` for `(a, b)`; none for `_`.
+pub(crate) fn bindings(pat: &Pat) -> Vec<&syn::Ident> {
+    struct Bindings<'a>(Vec<&'a syn::Ident>);
+    impl<'a> syn::visit::Visit<'a> for Bindings<'a> {
+        fn visit_pat_ident(&mut self, node: &'a syn::PatIdent) {
+            self.0.push(&node.ident);
+            syn::visit::visit_pat_ident(self, node);
+        }
+        // A path in a pattern (`None`, `Kind::A`) binds nothing; neither do the expressions
+        // of a range or a constant.
+        fn visit_expr(&mut self, _: &'a syn::Expr) {}
+    }
+    let mut found = Bindings(Vec::new());
+    syn::visit::Visit::visit_pat(&mut found, pat);
+    found.0
 }
 
 /// The identifier a parameter binds, when its pattern is a plain name (`id`, `mut id`).
