@@ -32,7 +32,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Ok(declaration) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
         // A method of a trait (a declaration, or a default body): a trait holds no cache.
         let error = syn::Error::new_spanned(
-            &declaration.sig.fn_token,
+            declaration.sig.fn_token,
             "`#[cache]` cannot be applied to a method of a trait: put it on the method in \
              each `impl` of the trait, with `#[cache]` on that `impl` block too",
         );
