@@ -14,6 +14,8 @@ pub use core::{column, concat, file, line, module_path, stringify};
 pub use std::vec;
 
 pub use crate::handle::{AllEntries, Entry};
+// Called by `entry!` and `entries!`, which pass `$crate`: the runtime's path, however the
+// user's Cargo.toml names it.
 pub use crate::key::{CacheKey, KeyEncoder};
 pub use crate::memo::{Config, Fallible, FnCache, Plain, Returns, SharedCache};
 pub use crate::registry::Slot;
@@ -21,6 +23,7 @@ pub use crate::store::explicit::LruStore;
 pub use crate::store::lru::{Key, WordKey};
 pub use crate::tags::{invalidate_tag, Tags};
 pub use crate::DEFAULT_CAPACITY;
+pub use cached_macros::{entries, entry};
 
 /// Appends one part of a key. A function rather than a method call, so that a type that is not
 /// a key is reported on the part that names it.

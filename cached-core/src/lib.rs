@@ -43,9 +43,13 @@
 //! | `unless = <fn>` | a `fn(&V) -> bool` or closure: a value for which it returns `true` is returned but not stored | store every value |
 //! | `store = <expr>` | a shared [`LruStore`] (`&*<expr>` is a `&'static LruStore`, such as a `static`), entries of different functions never colliding; or, for an `async fn`, a `RedisStore` (feature `redis`), shared by every process | a store of the function's own |
 //! | `tags = [<expr>, ...]` | string-like tags stored with each entry, evaluated on a miss from the parameters; [`invalidate_tag`] and `#[invalidates(tag = ...)]` clear every entry with a tag | no tags |
+//! | `crate = <path>` | the path of this crate where the dependency is renamed (`cache = { package = "cached-core" }` in Cargo.toml: `crate = cache`); `#[invalidates]` and `#[cache_put]` take it too, `#[derive(CacheKey)]` as `#[cache_key(crate = cache)]`, and `entry!`/`entries!` need nothing | `::cached_core` |
 //!
 //! In `key = ...` each parameter is a reference, so the expression never moves a parameter
-//! out of the body's reach: `key = (self.tenant, name)` works with `name: String`.
+//! out of the body's reach: `key = (self.tenant, name)` works with `name: String`. A parameter
+//! written as a pattern, as axum handlers take their extractors (`Path(id): Path<u32>`), is keyed
+//! by the names it binds (`id`), and `key = ...` may use them; `_` binds none, and is left out
+//! of the key.
 //!
 //! ```
 //! # use cached_core::cache;
@@ -281,8 +285,12 @@ pub use cached_macros::cache_put;
 /// assert_eq!(entries!(square).invalidate(), 1); // every entry: the one for 4
 /// assert_eq!(entry!(square(4)).peek(), None);
 /// ```
-#[doc(inline)]
-pub use cached_macros::entry;
+#[macro_export]
+macro_rules! entry {
+    ($($call:tt)*) => {
+        $crate::__private::entry!($crate, $($call)*)
+    };
+}
 
 /// The handle on every entry of a cached function (whatever its value types, for a generic
 /// function): `entries!(f).invalidate()`. See [`entry!`]. For an `async fn` cached with
@@ -298,8 +306,12 @@ pub use cached_macros::entry;
 /// cube(3);
 /// assert_eq!(entries!(cube).invalidate(), 2);
 /// ```
-#[doc(inline)]
-pub use cached_macros::entries;
+#[macro_export]
+macro_rules! entries {
+    ($($function:tt)*) => {
+        $crate::__private::entries!($crate, $($function)*)
+    };
+}
 
 /// Implements [`CacheKey`] for a struct or an enum, field by field.
 ///

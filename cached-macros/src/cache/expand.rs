@@ -42,7 +42,7 @@ use crate::common::item_fn::{bindings, param_ident, MaybeItemFn};
 use crate::common::mentions::mentioned;
 
 fn private() -> TokenStream {
-    quote!(::cached_core::__private)
+    crate::common::krate::private()
 }
 
 /// Local names the user's code cannot see or clash with.

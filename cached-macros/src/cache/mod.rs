@@ -109,8 +109,12 @@ fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
             _ => TokenStream::new(),
         };
         let original = method.to_token_stream();
-        let expanded = syn::parse2::<MaybeItemFn>(original.clone())
-            .and_then(|func| expand_fn(args, &func, &companion_vis));
+        let expanded = crate::common::krate::split(args).and_then(|(runtime, args)| {
+            crate::common::krate::with(runtime, || {
+                syn::parse2::<MaybeItemFn>(original.clone())
+                    .and_then(|func| expand_fn(args, &func, &companion_vis))
+            })
+        });
         *item = match expanded {
             Ok((func, method_companions)) => {
                 companions.extend(method_companions);

@@ -9,7 +9,7 @@ use crate::common::errors::Errors;
 use crate::common::item_fn::MaybeItemFn;
 use crate::common::result_type::returns_result;
 
-const VALID: &str = "`ttl`, `capacity`, `key`, `name`, `unless`, `tags`, `store`";
+const VALID: &str = "`ttl`, `capacity`, `key`, `name`, `unless`, `tags`, `store`, `crate`";
 
 pub(crate) enum Ttl {
     None,

@@ -45,7 +45,7 @@ pub(crate) enum Action {
 
 /// `func`, rewritten to run `actions` on the entries `targets` name (calls of companions).
 pub(crate) fn expand(func: &MaybeItemFn, targets: Vec<(TokenStream, Action)>) -> TokenStream {
-    let p = quote!(::cached_core::__private);
+    let p = crate::common::krate::private();
     let returned = syn::Ident::new("__cached_returned", Span::mixed_site());
     let value = syn::Ident::new("__cached_value", Span::mixed_site());
     let names: Vec<syn::Ident> = (0..targets.len())

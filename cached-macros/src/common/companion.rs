@@ -80,7 +80,7 @@ fn resolve(
     args: &[&Expr],
     companion_of: impl Fn(&syn::Ident) -> syn::Ident,
 ) -> TokenStream {
-    let p = quote!(::cached_core::__private);
+    let p = crate::common::krate::private();
     let Some(last) = path.path.segments.last() else {
         return syn::Error::new_spanned(path, "expected the path of a cached function")
             .to_compile_error();

@@ -39,15 +39,37 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
 pub(crate) fn cache_key(input: TokenStream) -> TokenStream {
-    match syn::parse2::<DeriveInput>(input) {
-        Ok(input) => expand(&input).unwrap_or_else(|e| e.to_compile_error()),
-        Err(e) => e.to_compile_error(),
+    let expanded = syn::parse2::<DeriveInput>(input).and_then(|input| {
+        let runtime = runtime(&input)?;
+        crate::common::krate::with(runtime, || expand(&input))
+    });
+    expanded.unwrap_or_else(|e| e.to_compile_error())
+}
+
+/// The runtime's path from `#[cache_key(crate = path)]`, for a renamed dependency.
+fn runtime(input: &DeriveInput) -> syn::Result<Option<TokenStream>> {
+    let mut runtime = None;
+    for attr in input
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cache_key"))
+    {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                let path: syn::Path = meta.value()?.parse()?;
+                runtime = Some(quote::ToTokens::to_token_stream(&path));
+                Ok(())
+            } else {
+                Err(meta.error("expected `crate = path`: `#[cache_key(crate = cache)]`"))
+            }
+        })?;
     }
+    Ok(runtime)
 }
 
 /// The bindings of a variant's (or struct's) fields, and the pattern that binds them.
 fn bind(fields: &Fields) -> (TokenStream, Vec<TokenStream>) {
-    let p = quote!(::cached_core::__private);
+    let p = crate::common::krate::private();
     let out = syn::Ident::new("__cached_out", Span::mixed_site());
     let names: Vec<_> = fields
         .iter()
@@ -76,7 +98,7 @@ fn bind(fields: &Fields) -> (TokenStream, Vec<TokenStream>) {
 }
 
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
-    let p = quote!(::cached_core::__private);
+    let p = crate::common::krate::private();
     let out = syn::Ident::new("__cached_out", Span::mixed_site());
     let header = syn::Ident::new("__cached_type", Span::mixed_site());
     let ty = &input.ident;

@@ -16,7 +16,10 @@ pub(crate) fn expand(targets: &Targets, func: &MaybeItemFn) -> TokenStream {
             let call = match target {
                 Target::All(path) => companion::all_entries(path),
                 Target::One(path, args) => companion::entry(path, args),
-                Target::Tag(tag) => quote!(::cached_core::__private::TagTarget::new(#tag)),
+                Target::Tag(tag) => {
+                    let p = crate::common::krate::private();
+                    quote!(#p::TagTarget::new(#tag))
+                }
             };
             (call, Action::Invalidate)
         })
