@@ -42,13 +42,13 @@ pub struct CacheStats {
     pub hits: u64,
     /// Calls that found no value and ran the body (or, with a fail-closed remote store that
     /// failed, returned its error). A caller that retries after the computation it waited for
-    /// failed counts once more. An in-process cache counts a caller waiting for
-    /// another's computation here while it waits, and moves it to
-    /// [`coalesced`](Self::coalesced) when the value arrives.
+    /// failed counts once more. An in-process cache counts a caller waiting for another's
+    /// computation here while it waits, and moves it to [`coalesced`](Self::coalesced) when the
+    /// value arrives.
     pub misses: u64,
     /// Calls served by another caller's computation: they found no value, but the same key was
-    /// being computed, so they waited for that value instead of running the body (see the
-    /// crate's section on concurrency).
+    /// being computed, so they waited for that value instead of running the body (see
+    /// [Concurrency](crate#concurrency)).
     pub coalesced: u64,
     /// Values stored.
     pub inserts: u64,
@@ -68,8 +68,8 @@ pub struct CacheStats {
     pub miss_time_mean: Duration,
     /// The mean time of a hit, once one is measured. A remote store times every hit. An
     /// in-process store times one hit in 1024 of each of its shards (timing every hit would
-    /// double its cost), from the lookup to the copy of the value, one read of the clock
-    /// included: `None` until the first.
+    /// more than double its cost), from the lookup to the copy of the value, one read of the
+    /// clock included: `None` until the first.
     pub hit_time_mean: Option<Duration>,
 }
 
