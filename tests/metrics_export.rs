@@ -98,6 +98,7 @@ fn the_documented_names_reach_the_recorder() {
     let get = |name| seen.get(name, "exported");
     assert_eq!(get("cached_hits_total"), Some(1.0));
     assert_eq!(get("cached_misses_total"), Some(2.0));
+    assert_eq!(get("cached_coalesced_total"), Some(0.0));
     assert_eq!(get("cached_inserts_total"), Some(2.0));
     assert_eq!(get("cached_evictions_total"), Some(1.0));
     assert_eq!(get("cached_invalidations_total"), Some(0.0));
@@ -105,6 +106,47 @@ fn the_documented_names_reach_the_recorder() {
     assert_eq!(get("cached_entries"), Some(1.0));
     let miss = get("cached_miss_seconds").expect("a miss time");
     assert!(miss >= 0.002, "{miss}");
+}
+
+/// Long enough that only a broken single-flight (a caller that never reaches the cache)
+/// reaches it: a pass never depends on timing.
+const HANG: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Holds on until both callers missed: a caller is counted as a miss in the locked step in
+/// which it leads the computation or joins it, so the other one is now waiting for this one.
+#[cache(name = "exported-stampede")]
+fn exported_stampede(x: u32) -> u32 {
+    let start = std::time::Instant::now();
+    let missed = || {
+        cached_core::stats()
+            .into_iter()
+            .find(|s| s.name == "exported-stampede")
+            .map_or(0, |s| s.misses)
+    };
+    while missed() < 2 {
+        assert!(
+            start.elapsed() < HANG,
+            "the other caller did not reach the cache"
+        );
+        std::thread::yield_now();
+    }
+    x
+}
+
+#[test]
+fn coalesced_callers_reach_the_recorder() {
+    let callers: Vec<_> = (0..2)
+        .map(|_| std::thread::spawn(|| exported_stampede(1)))
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.join().unwrap(), 1);
+    }
+    let seen = Seen::default();
+    metrics::with_local_recorder(&seen, cached_core::metrics::publish);
+    let get = |name| seen.get(name, "exported-stampede");
+    assert_eq!(get("cached_misses_total"), Some(1.0));
+    assert_eq!(get("cached_coalesced_total"), Some(1.0));
+    assert_eq!(get("cached_hits_total"), Some(0.0));
 }
 
 static UNREACHABLE: std::sync::LazyLock<cached_core::RedisStore> = std::sync::LazyLock::new(|| {

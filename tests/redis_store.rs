@@ -426,6 +426,74 @@ async fn remote_caches_report_hits_misses_and_hit_time() {
     assert_eq!(stats[0].len, None, "Redis does not tell per cache");
 }
 
+static HELD_RUNS: AtomicUsize = AtomicUsize::new(0);
+/// Callers found waiting for `held`'s computation in progress.
+static HELD_WAITS: LazyLock<tokio::sync::watch::Sender<usize>> =
+    LazyLock::new(|| tokio::sync::watch::Sender::new(0));
+const HELD_CALLERS: usize = 16;
+
+#[cache(store = A, name = "held")]
+async fn held(id: u32) -> u32 {
+    HELD_RUNS.fetch_add(1, Ordering::SeqCst);
+    // Lasts until every other caller waits for it (an event, not a time).
+    let mut waits = HELD_WAITS.subscribe();
+    let all_wait = waits.wait_for(|&n| n >= HELD_CALLERS - 1);
+    // (A minute is reached only if the callers did not join: the assertions below then fail.)
+    let _ = tokio::time::timeout(Duration::from_secs(60), all_wait).await;
+    id
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn callers_served_by_another_callers_computation_are_coalesced() {
+    let _events = tracing::subscriber::set_default(support::waits::Waits {
+        cache: "held",
+        count: HELD_WAITS.clone(),
+    });
+    let calls: Vec<_> = (0..HELD_CALLERS).map(|_| tokio::spawn(held(1))).collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 1);
+    }
+    assert_eq!(HELD_RUNS.load(Ordering::SeqCst), 1);
+    let row = cached_core::stats()
+        .into_iter()
+        .find(|s| s.name == "held")
+        .unwrap();
+    let callers = HELD_CALLERS as u64;
+    assert_eq!(
+        (row.misses, row.coalesced, row.hits),
+        (1, callers - 1, 0),
+        "{row:?}"
+    );
+    let avoided = (callers - 1) as f64 / callers as f64;
+    assert!((row.hit_ratio() - avoided).abs() < 1e-9, "{row:?}");
+}
+
+#[cache(store = A, name = "instant")]
+async fn instant(id: u32) -> u32 {
+    id
+}
+
+#[tokio::test]
+async fn a_hit_slower_than_the_body_shows_as_time_lost() {
+    // The body takes well under a microsecond; a hit is a round trip to Redis.
+    instant(1).await;
+    for _ in 0..10 {
+        instant(1).await;
+    }
+    let row = cached_core::stats()
+        .into_iter()
+        .find(|s| s.name == "instant")
+        .unwrap();
+    assert_eq!((row.misses, row.hits), (1, 10));
+    let hit = row.hit_time_mean.unwrap();
+    assert!(hit > row.miss_time_mean, "{row:?}");
+    assert!(row.time_saved() < 0, "{row:?}");
+    let report = cached_core::report().to_string();
+    let line = report.lines().find(|l| l.starts_with("instant ")).unwrap();
+    let saved = line.split_whitespace().rev().nth(1).unwrap();
+    assert!(saved.starts_with('-'), "the time lost is shown: {report}");
+}
+
 static LOCKED: LazyLock<RedisServer> = LazyLock::new(|| {
     let server = RedisServer::start();
     server

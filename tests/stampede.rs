@@ -20,12 +20,13 @@ const THREADS: usize = 8;
 /// waiter that hangs) reaches it: a pass never depends on timing.
 const HANG: Duration = Duration::from_secs(60);
 
-/// The misses the cache `name` counted.
+/// The callers the cache `name` counted as not finding a value: its misses, and the waiters
+/// that already moved from the misses to `coalesced` (served by another's computation).
 fn misses(name: &str) -> u64 {
     cached_core::stats()
         .into_iter()
         .find(|s| s.name == name)
-        .map_or(0, |s| s.misses)
+        .map_or(0, |s| s.misses + s.coalesced)
 }
 
 /// Blocks (a body) until the cache `name` has counted `callers` misses: each of them then leads

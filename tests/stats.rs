@@ -1,15 +1,20 @@
-//! Statistics: exact counts, consistency under concurrency, and the report.
+//! Statistics: exact counts, consistency under concurrency, coalesced callers, hit times, and
+//! the report. (The report's layout and sort, on rows of chosen figures, are unit tests in
+//! `cached-core/src/stats.rs`.)
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use std::time::Duration;
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
 
-use cached_core::{cache, stats, CacheStats, Report};
+use cached_core::{cache, stats, CacheStats};
 
 fn stats_of(name: &str) -> CacheStats {
-    stats()
-        .into_iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no cache named {name}"))
+    row_of(name).unwrap_or_else(|| panic!("no cache named {name}"))
+}
+
+/// The row of the cache `name`, if it has been called.
+fn row_of(name: &str) -> Option<CacheStats> {
+    stats().into_iter().find(|s| s.name == name)
 }
 
 #[cache(name = "stats-counted", capacity = 2)]
@@ -117,58 +122,6 @@ fn a_generic_function_is_one_row() {
     assert_eq!((rows[0].hits, rows[0].misses, rows[0].len), (1, 2, Some(2)));
 }
 
-fn row(name: &str, hits: u64, misses: u64, mean_miss: Duration) -> CacheStats {
-    let mut s = CacheStats::new(name);
-    (s.hits, s.misses, s.computations) = (hits, misses, misses);
-    s.miss_time_mean = mean_miss;
-    s.miss_time_total = mean_miss * misses as u32;
-    s.len = Some(misses as usize);
-    s
-}
-
-#[test]
-fn the_report_renders_no_cache() {
-    assert_eq!(Report::new(vec![]).to_string(), "no caches yet\n");
-}
-
-#[test]
-fn the_report_renders_one_cache() {
-    let table = Report::new(vec![row(
-        "news::all_news",
-        9,
-        1,
-        Duration::from_millis(1020),
-    )]);
-    let text = table.to_string();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[0].starts_with("cache"));
-    for cell in ["news::all_news", "10", "9", "90.0%", "1.02 s", "9.18 s"] {
-        assert!(
-            lines[1].contains(cell),
-            "{cell} missing from {:?}",
-            lines[1]
-        );
-    }
-    // Every line has the same width: the columns fit the content.
-    assert_eq!(lines[0].len(), lines[1].len());
-}
-
-#[test]
-fn the_report_sorts_many_caches_by_time_saved() {
-    let table = Report::new(vec![
-        row("small", 1000, 10, Duration::from_micros(85)),
-        row("big", 10, 1, Duration::from_secs(2)),
-        row("never-hit", 0, 5, Duration::from_millis(3)),
-    ]);
-    let names: Vec<&str> = table.rows().iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["big", "small", "never-hit"]);
-    let text = table.to_string();
-    assert!(text.contains("85 us") && text.contains("3.0 ms") && text.contains("20.00 s"));
-    let widths: Vec<usize> = text.lines().map(str::len).collect();
-    assert!(widths.windows(2).all(|w| w[0] == w[1]), "{text}");
-}
-
 static FRAGMENTS: std::sync::LazyLock<cached_core::LruStore> =
     std::sync::LazyLock::new(|| cached_core::LruStore::named("stats-fragments", 10));
 
@@ -218,4 +171,143 @@ fn a_tag_invalidation_counts_once_per_entry() {
     let s = stats_of("stats-tagged");
     assert_eq!(s.invalidations, 2);
     assert_eq!((s.misses, s.hits), (5, 7));
+}
+
+/// Long enough that only a broken single-flight (a caller that never reaches the cache, a
+/// waiter that hangs) reaches it: a pass never depends on timing.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Waits until the cache `name` has counted `callers` misses. A caller is counted as a miss in
+/// the locked step in which it leads a computation or joins one (it moves to `coalesced` once
+/// the value arrives), so from then on each caller is the body or waits for it.
+fn until_missed(name: &str, callers: u64) {
+    let start = Instant::now();
+    while row_of(name).map_or(0, |s| s.misses) < callers {
+        assert!(start.elapsed() < HANG, "not every caller reached `{name}`");
+        std::thread::yield_now();
+    }
+}
+
+const CALLERS: u64 = 8;
+
+static STAMPEDE_RUNS: AtomicU32 = AtomicU32::new(0);
+/// Releases the bodies of `stampeded`, one message each.
+static RELEASE: Mutex<Option<mpsc::Receiver<()>>> = Mutex::new(None);
+
+#[cache(name = "stats-stampede")]
+fn stampeded(x: u32) -> u32 {
+    STAMPEDE_RUNS.fetch_add(1, SeqCst);
+    let release = RELEASE.lock().unwrap();
+    release.as_ref().unwrap().recv_timeout(HANG).unwrap();
+    x
+}
+
+#[test]
+fn callers_served_by_another_callers_computation_are_coalesced_not_missed() {
+    let (release, released) = mpsc::channel();
+    *RELEASE.lock().unwrap() = Some(released);
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| std::thread::spawn(|| stampeded(7)))
+        .collect();
+    // Every caller leads or waits for the body, which holds on until released.
+    until_missed("stats-stampede", CALLERS);
+    for _ in 0..CALLERS {
+        // One message per body that could be running (all of them, if single-flight broke).
+        release.send(()).unwrap();
+    }
+    for caller in callers {
+        assert_eq!(caller.join().unwrap(), 7);
+    }
+    assert_eq!(STAMPEDE_RUNS.load(SeqCst), 1);
+    let s = stats_of("stats-stampede");
+    assert_eq!(
+        (s.misses, s.coalesced, s.hits),
+        (1, CALLERS - 1, 0),
+        "{s:?}"
+    );
+    assert_eq!((s.calls(), s.computations), (CALLERS, 1));
+    // The body ran once for eight callers: seven of eight avoided it.
+    let avoided = (CALLERS - 1) as f64 / CALLERS as f64;
+    assert!((s.hit_ratio() - avoided).abs() < 1e-9, "{}", s.hit_ratio());
+    let report = cached_core::report().to_string();
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("stats-stampede "))
+        .unwrap();
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        cells[..5],
+        ["stats-stampede", "8", "0", "7", "87.5%"],
+        "{report}"
+    );
+}
+
+static ASYNC_STAMPEDE_RUNS: AtomicU32 = AtomicU32::new(0);
+static ASYNC_RELEASE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+#[cache(name = "stats-async-stampede")]
+async fn async_stampeded(x: u32) -> u32 {
+    ASYNC_STAMPEDE_RUNS.fetch_add(1, SeqCst);
+    ASYNC_RELEASE.acquire().await.unwrap().forget();
+    x
+}
+
+#[test]
+fn tasks_served_by_another_tasks_computation_are_coalesced_not_missed() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..CALLERS)
+            .map(|_| tokio::spawn(async_stampeded(3)))
+            .collect();
+        let start = Instant::now();
+        while row_of("stats-async-stampede").map_or(0, |s| s.misses) < CALLERS {
+            assert!(start.elapsed() < HANG, "not every task reached the cache");
+            tokio::task::yield_now().await;
+        }
+        ASYNC_RELEASE.add_permits(CALLERS as usize);
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), 3);
+        }
+    });
+    assert_eq!(ASYNC_STAMPEDE_RUNS.load(SeqCst), 1);
+    let s = stats_of("stats-async-stampede");
+    assert_eq!(
+        (s.misses, s.coalesced, s.hits),
+        (1, CALLERS - 1, 0),
+        "{s:?}"
+    );
+}
+
+#[cache(name = "stats-hit-time")]
+fn quick(x: u32) -> u32 {
+    x
+}
+
+#[test]
+fn one_in_process_hit_in_1024_is_timed() {
+    quick(1); // miss
+    for _ in 0..1023 {
+        quick(1);
+    }
+    let s = stats_of("stats-hit-time");
+    assert_eq!(s.hits, 1023);
+    assert_eq!(s.hit_time_mean, None, "no hit timed before the 1024th");
+    quick(1);
+    let s = stats_of("stats-hit-time");
+    let hit = s.hit_time_mean.expect("the 1024th hit is timed");
+    assert!(
+        hit > Duration::ZERO && hit < Duration::from_secs(1),
+        "{hit:?}"
+    );
+    let report = cached_core::report().to_string();
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("stats-hit-time "))
+        .unwrap();
+    // name, calls, hits, coalesced, ratio, entries, mean miss (two cells), mean hit (two).
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cells[..3], ["stats-hit-time", "1025", "1024"], "{report}");
+    assert_ne!(cells[8], "-", "the mean hit is shown: {report}");
 }

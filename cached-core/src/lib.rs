@@ -109,7 +109,10 @@
 //! # What the caches save
 //!
 //! [`stats()`] returns a [`CacheStats`] per cache and [`report()`] formats them as a table,
-//! most time saved first. Counting is always on and costs a hit nothing measurable. Each miss
+//! most time saved first. Every call is a hit, a miss (it ran the body) or coalesced (it waited
+//! for another caller's computation of the same key); the hit ratio counts how often the body
+//! was avoided, and the time saved is negative for a cache whose hit costs more than its
+//! computation. Counting is always on and costs a hit nothing measurable. Each miss
 //! emits a `tracing` debug event (target `cached_core`) with the cache's name and the time the
 //! computation took; a failing remote store, a warning at most every 10 s. With the feature
 //! `metrics`, the same counters go to the `metrics` crate

@@ -90,7 +90,10 @@ pub(crate) trait Backend {
 
 /// What a lookup resolved to: a value, or the guard of the caller that must compute it.
 enum Found<'a, K: StoreKey, S: Clone> {
+    /// A value the store held.
     Value(S),
+    /// The value of the computation the caller waited for (another caller's).
+    Waited(S),
     Compute(crate::flight::Leader<'a, K, S>),
     /// Compute without leading a flight, and store nothing: the flight found waits for the
     /// caller (a re-entrant call, or a cycle of cached functions: waiting would never end), or
@@ -105,7 +108,7 @@ fn waited<'a, K: StoreKey, S: Clone>(
     after_failure: &mut bool,
 ) -> Option<Found<'a, K, S>> {
     match outcome {
-        Some(Outcome::Value(value)) => Some(Found::Value(value)),
+        Some(Outcome::Value(value)) => Some(Found::Waited(value)),
         Some(Outcome::Failed) => {
             *after_failure = true;
             None
@@ -243,6 +246,12 @@ pub(crate) fn run<B: Backend, R, S: Returns<R, Value = B::Value>, C: FnOnce() ->
                     return S::wrap(value);
                 }
             }
+            Found::Waited(stored) => {
+                if let Some(value) = loaded(backend, key, stored) {
+                    backend.shards().coalesced(key);
+                    return S::wrap(value);
+                }
+            }
             Found::Compute(leader) => {
                 let start = Instant::now();
                 let returned = leader.flight.compute(body);
@@ -271,6 +280,12 @@ async fn run_async<B: Backend, R, S: Returns<R, Value = B::Value>, F: Future<Out
         match find_async(backend, &key, tags.seen()).await {
             Found::Value(stored) => {
                 if let Some(value) = loaded(backend, &key, stored) {
+                    return S::wrap(value);
+                }
+            }
+            Found::Waited(stored) => {
+                if let Some(value) = loaded(backend, &key, stored) {
+                    backend.shards().coalesced(&key);
                     return S::wrap(value);
                 }
             }

@@ -6,7 +6,8 @@
 //! | name | kind | meaning |
 //! |---|---|---|
 //! | `cached_hits_total` | counter | calls answered from the cache |
-//! | `cached_misses_total` | counter | calls that did not find a value |
+//! | `cached_misses_total` | counter | calls that ran the body |
+//! | `cached_coalesced_total` | counter | calls served by another caller's computation |
 //! | `cached_inserts_total` | counter | values stored |
 //! | `cached_evictions_total` | counter | entries removed to make room |
 //! | `cached_invalidations_total` | counter | entries removed because the data changed |
@@ -47,6 +48,7 @@ pub fn publish() {
         let counters = [
             ("cached_hits_total", s.hits),
             ("cached_misses_total", s.misses),
+            ("cached_coalesced_total", s.coalesced),
             ("cached_inserts_total", s.inserts),
             ("cached_evictions_total", s.evictions),
             ("cached_invalidations_total", s.invalidations),
@@ -69,7 +71,11 @@ pub(crate) fn record_miss(cache: &'static str, took: Duration) {
 fn describe() {
     use metrics::Unit;
     metrics::describe_counter!("cached_hits_total", "calls answered from the cache");
-    metrics::describe_counter!("cached_misses_total", "calls that did not find a value");
+    metrics::describe_counter!("cached_misses_total", "calls that ran the body");
+    metrics::describe_counter!(
+        "cached_coalesced_total",
+        "calls served by another caller's computation"
+    );
     metrics::describe_counter!("cached_inserts_total", "values stored");
     metrics::describe_counter!("cached_evictions_total", "entries removed to make room");
     metrics::describe_counter!(

@@ -152,6 +152,8 @@ fn millis(ttl: Option<Duration>) -> u64 {
 struct Counts {
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Callers served by another caller's computation in this process.
+    coalesced: AtomicU64,
     inserts: AtomicU64,
     invalidations: AtomicU64,
     errors: AtomicU64,
@@ -574,7 +576,9 @@ impl Space {
                 .and_then(|found| self.usable::<V>(found, fingerprint, &generations));
             if let Some(value) = usable {
                 if missed {
-                    add(&self.counts.misses, 1);
+                    // Found on a second look: stored by a computation that ended meanwhile,
+                    // which served this caller as well.
+                    add(&self.counts.coalesced, 1);
                 } else {
                     add(&self.counts.hits, 1);
                     add(&self.counts.hit_nanos, nanos(start.elapsed()));
@@ -622,7 +626,7 @@ impl Space {
                     match flight.wait_async().await {
                         Some(Outcome::Value(value)) => {
                             if let Some(value) = value.downcast_ref::<V>() {
-                                add(&self.counts.misses, 1);
+                                add(&self.counts.coalesced, 1);
                                 return wrap(value.clone());
                             }
                             continue;
@@ -874,6 +878,7 @@ impl Space {
         let mut stats = CacheStats::new(self.name);
         stats.hits = load(&self.counts.hits);
         stats.misses = load(&self.counts.misses);
+        stats.coalesced = load(&self.counts.coalesced);
         stats.inserts = load(&self.counts.inserts);
         stats.invalidations = load(&self.counts.invalidations);
         stats.errors = load(&self.counts.errors);
