@@ -8,6 +8,8 @@
 //!   starts with `// fragment` and says what it leaves out.
 //! - Every crate an example names (`use x::`, `x::` paths, `#[tokio::main]`, `serde::`) is in the
 //!   `[dependencies]` of the nearest ```toml block above it, with the features it needs.
+//! - Each example is tested in the edition `cargo new` gives a newcomer's crate: its fence says
+//!   `edition2024` (GitHub shows none of the words after `rust,`).
 //! - Every code fence names its language: rustdoc tests a bare fence as Rust.
 
 use std::collections::BTreeSet;
@@ -125,6 +127,9 @@ fn crates_named(rust: &str) -> BTreeSet<String> {
     crates
 }
 
+/// The edition of a crate made by `cargo new`, as a doc test's fence names it.
+const NEW_CRATE_EDITION: &str = "edition2024";
+
 /// The features an example needs of a crate, found by what it writes.
 const NEEDS: &[(&str, &str, &[&str])] = &[
     // (written in the example, crate, features: any one of each `|` list)
@@ -151,6 +156,11 @@ fn problems(markdown: &str) -> Vec<String> {
             )),
             "toml" => toml = Some(block),
             "rust" => {
+                if !block.info.split(',').any(|word| word == NEW_CRATE_EDITION) {
+                    problems.push(format!(
+                        "{at}: add `{NEW_CRATE_EDITION}` to the fence, the edition of a new crate"
+                    ));
+                }
                 for (offset, line) in block.text.lines().enumerate() {
                     let line_ = line.trim_start();
                     if line_ == "#" || line_.starts_with("# ") {
@@ -222,38 +232,39 @@ fn readme_examples_are_whole_programs_with_their_dependencies() {
 #[test]
 fn a_hidden_line_is_found() {
     let md = "```toml\n[dependencies]\ncached-core = \"0.1\"\n```\n\
-              ```rust\n# use cached_core::cache;\nfn main() {}\n```\n";
+              ```rust,edition2024\n# use cached_core::cache;\nfn main() {}\n```\n";
     assert_eq!(problems(md).len(), 1, "{:?}", problems(md));
-    let md = "```rust\nfn main() {\n    #\n}\n```\n";
+    let md = "```rust,edition2024\nfn main() {\n    #\n}\n```\n";
     assert_eq!(problems(md).len(), 1, "{:?}", problems(md));
     // An attribute is not hidden.
-    let md = "```rust\n#[derive(Clone)]\nstruct A;\nfn main() {}\n```\n";
+    let md = "```rust,edition2024\n#[derive(Clone)]\nstruct A;\nfn main() {}\n```\n";
     assert_eq!(problems(md), Vec::<String>::new());
 }
 
 #[test]
 fn a_missing_main_is_found_unless_the_block_says_it_is_a_fragment() {
-    let md = "```rust\nstruct A;\n```\n";
+    let md = "```rust,edition2024\nstruct A;\n```\n";
     assert_eq!(problems(md).len(), 1, "{:?}", problems(md));
-    let md = "```rust\n// fragment: the impl block of the example above\nstruct A;\n```\n";
+    let md =
+        "```rust,edition2024\n// fragment: the impl block of the example above\nstruct A;\n```\n";
     assert_eq!(problems(md), Vec::<String>::new());
 }
 
 #[test]
 fn a_crate_missing_from_the_toml_block_above_is_found() {
     let md = "```toml\n[dependencies]\ncached-core = \"0.1\"\n```\n\
-              ```rust\nuse cached_core::cache;\n#[tokio::main]\nasync fn main() {}\n```\n";
+              ```rust,edition2024\nuse cached_core::cache;\n#[tokio::main]\nasync fn main() {}\n```\n";
     let found = problems(md);
     assert!(
         found.iter().any(|p| p.contains("uses `tokio`")),
         "{found:?}"
     );
     // A crate in a toml block below the example does not count.
-    let md = "```rust\nfn main() { let _ = serde::de::IgnoredAny; }\n```\n\
+    let md = "```rust,edition2024\nfn main() { let _ = serde::de::IgnoredAny; }\n```\n\
               ```toml\n[dependencies]\nserde = \"1\"\n```\n";
     assert_eq!(problems(md).len(), 1, "{:?}", problems(md));
     // Names in strings and comments, `std` and turbofishes are not crates.
-    let md = "```rust\nfn main() {\n    let _ = \"a::b\"; // c::d\n    \
+    let md = "```rust,edition2024\nfn main() {\n    let _ = \"a::b\"; // c::d\n    \
               let _ = std::mem::size_of::<u8>() + u8::MAX as usize;\n    \
               let _ = \"1\".parse::<u8>();\n}\n```\n";
     assert_eq!(problems(md), Vec::<String>::new());
@@ -262,12 +273,12 @@ fn a_crate_missing_from_the_toml_block_above_is_found() {
 #[test]
 fn a_missing_feature_is_found() {
     let md = "```toml\n[dependencies]\ntokio = { version = \"1\", features = [\"macros\"] }\n```\n\
-              ```rust\n#[tokio::main]\nasync fn main() {}\n```\n";
+              ```rust,edition2024\n#[tokio::main]\nasync fn main() {}\n```\n";
     let found = problems(md);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("rt-multi-thread"), "{found:?}");
     let md = "```toml\n[dependencies]\nserde = \"1\"\n```\n\
-              ```rust\n#[derive(serde::Serialize)]\nstruct A;\nfn main() {}\n```\n";
+              ```rust,edition2024\n#[derive(serde::Serialize)]\nstruct A;\nfn main() {}\n```\n";
     assert_eq!(problems(md).len(), 1, "{:?}", problems(md));
 }
 
@@ -275,4 +286,14 @@ fn a_missing_feature_is_found() {
 fn a_fence_without_a_language_is_found() {
     let md = "```\nlet x = 1;\n```\n";
     assert_eq!(problems(md).len(), 1, "{:?}", problems(md));
+}
+
+#[test]
+fn an_example_not_tested_in_a_new_crate_s_edition_is_found() {
+    let md = "```rust\nfn main() {}\n```\n";
+    let found = problems(md);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("edition2024"), "{found:?}");
+    let md = "```rust,no_run,edition2024\nfn main() {}\n```\n";
+    assert_eq!(problems(md), Vec::<String>::new());
 }
