@@ -90,3 +90,16 @@ fn every_shape_compiles_without_a_lint_and_works() {
         save_async(5).await;
     });
 }
+
+/// A pattern's `mut` and a binding the key does not use raise no lint in the companion.
+#[cache(key = a)]
+fn first((mut a, b): (u32, u32)) -> u32 {
+    a += b;
+    a
+}
+
+#[test]
+fn a_pattern_parameter_raises_no_lint() {
+    assert_eq!(first((1, 2)), 3);
+    assert_eq!(entry!(first((1, 5))).peek(), Some(3));
+}

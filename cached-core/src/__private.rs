@@ -321,14 +321,44 @@ impl<F> NotCached<F> {
     }
 
     /// As the handles' methods, so that nothing but the missing `#[cache]` is reported.
-    pub fn invalidate(self) {}
+    pub fn invalidate(self) -> Whatever {
+        Whatever
+    }
 
     /// See [`NotCached::invalidate`].
-    pub fn put<V>(self, _value: V) {}
+    pub fn put<V>(self, _value: V) -> Whatever {
+        Whatever
+    }
 
     /// See [`NotCached::invalidate`].
     pub fn peek<V>(self) -> Option<V> {
         None
+    }
+}
+
+/// What a `NotCached` handle's methods return: it passes for what the handles' methods return
+/// (a `bool`, a count, a future), so that using it reports nothing but the missing `#[cache]`.
+#[derive(Debug)]
+pub struct Whatever;
+
+impl<T> PartialEq<T> for Whatever {
+    fn eq(&self, _: &T) -> bool {
+        false
+    }
+}
+
+impl core::ops::Not for Whatever {
+    type Output = bool;
+    fn not(self) -> bool {
+        false
+    }
+}
+
+impl core::future::IntoFuture for Whatever {
+    type Output = Whatever;
+    type IntoFuture = core::future::Ready<Whatever>;
+    fn into_future(self) -> Self::IntoFuture {
+        core::future::ready(Whatever)
     }
 }
 

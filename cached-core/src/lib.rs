@@ -43,7 +43,7 @@
 //! | `unless = <fn>` | a `fn(&V) -> bool` or closure: a value for which it returns `true` is returned but not stored | store every value |
 //! | `store = <expr>` | a shared [`LruStore`] (`&*<expr>` is a `&'static LruStore`, such as a `static`), entries of different functions never colliding; or, for an `async fn`, a `RedisStore` (feature `redis`), shared by every process | a store of the function's own |
 //! | `tags = [<expr>, ...]` | string-like tags stored with each entry, evaluated on a miss from the parameters; [`invalidate_tag`] and `#[invalidates(tag = ...)]` clear every entry with a tag | no tags |
-//! | `crate = <path>` | the path of this crate where the dependency is renamed (`cache = { package = "cached-core" }` in Cargo.toml: `crate = cache`); `#[invalidates]` and `#[cache_put]` take it too, `#[derive(CacheKey)]` as `#[cache_key(crate = cache)]`, and `entry!`/`entries!` need nothing | `::cached_core` |
+//! | `crate = <path>` | the path of this crate where the dependency is renamed (`cache = { package = "cached-core" }` in Cargo.toml: `crate = cache`); `#[invalidates]` and `#[cache_put]` take it too, and so does `#[cache]` on an impl block, for its methods; `#[derive(CacheKey)]` as `#[cache_key(crate = cache)]`, and `entry!`/`entries!` need nothing | `::cached_core` |
 //!
 //! In `key = ...` each parameter is a reference, so the expression never moves a parameter
 //! out of the body's reach: `key = (self.tenant, name)` works with `name: String`. A parameter

@@ -171,3 +171,131 @@ fn cache_put_of_the_returned_value_through_a_ty_fragment_stores_the_ok_value_onl
     assert!(score(0).is_err());
     assert_eq!(SCORE_RUNS.load(SeqCst), 3, "an `Err` was cached");
 }
+
+// ---- Naming entries by a path: what the call looks like, it stays ---------------------------
+//
+// Found by review of the fallback that reports a function without `#[cache]`: the arguments
+// were bound with `let` first (a `&mut self` was moved, a temporary died too soon), a turbofish
+// resolved under the glob import, `<Type>::f` lost its type, a raw name broke the expansion.
+
+mod shelf {
+    use cached_core::cache;
+
+    #[cache]
+    pub fn search(query: &str) -> usize {
+        query.len()
+    }
+
+    /// A type of the same name as one at the crate root.
+    #[derive(Clone, Copy)]
+    pub struct Item(pub u8);
+
+    #[cache]
+    pub fn echo<T: cached_core::CacheKey + Clone + Send + Sync + 'static>(value: T) -> u32 {
+        let _ = value;
+        1
+    }
+
+    #[cache]
+    pub fn r#match(id: u32) -> u32 {
+        id
+    }
+}
+
+#[derive(Clone, Copy, cached_core::CacheKey)]
+struct Item(u32);
+
+struct Names {
+    tenant: u32,
+    names: Vec<String>,
+}
+
+impl Names {
+    #[cache(key = (self.tenant, id))]
+    fn name(&self, id: u32) -> String {
+        self.names[id as usize].clone()
+    }
+
+    /// `self` is `&mut Self` here, and the companion takes `&Self`: it is reborrowed.
+    #[invalidates(Self::name(self, id))]
+    fn rename(&mut self, id: u32, to: &str) {
+        self.names[id as usize] = to.to_owned();
+    }
+}
+
+#[test]
+fn a_mut_self_argument_is_reborrowed_not_moved() {
+    let mut names = Names {
+        tenant: 1,
+        names: vec!["ann".into()],
+    };
+    assert_eq!(names.name(0), "ann");
+    names.rename(0, "bea");
+    assert_eq!(names.name(0), "bea");
+}
+
+#[test]
+fn a_temporary_in_an_argument_lives_to_the_end_of_the_statement() {
+    let query = "  Rust ";
+    shelf::search(query.trim().to_lowercase().as_str());
+    assert_eq!(
+        cached_core::entry!(shelf::search(query.trim().to_lowercase().as_str())).peek(),
+        Some(4)
+    );
+}
+
+#[test]
+fn a_turbofish_names_the_callers_types() {
+    shelf::echo(Item(1));
+    assert_eq!(
+        cached_core::entry!(shelf::echo::<Item>(Item(1))).peek(),
+        Some(1)
+    );
+    let _ = shelf::Item(0).0;
+}
+
+struct Shop;
+
+impl Shop {
+    #[cache]
+    fn title(id: u32) -> String {
+        format!("title {id}")
+    }
+}
+
+#[test]
+fn a_qualified_self_type_and_a_raw_name_are_named_like_the_call() {
+    Shop::title(1);
+    assert_eq!(
+        cached_core::entry!(<Shop>::title(1)).peek().as_deref(),
+        Some("title 1")
+    );
+    shelf::r#match(2);
+    assert_eq!(cached_core::entry!(shelf::r#match(2)).peek(), Some(2));
+}
+
+// ---- A key check that lists the parameters rejects no valid key ------------------------------
+
+fn normalize(tag: &str) -> String {
+    tag.trim().to_lowercase()
+}
+
+#[allow(non_upper_case_globals)]
+static salt: u32 = 7;
+
+#[cache(key = tags.split(',').map(normalize).collect::<Vec<String>>())]
+fn count(tags: &str) -> usize {
+    tags.split(',').count()
+}
+
+#[cache(key = (id, salt, { let doubled = id * 2; doubled + 1 }))]
+fn salted(id: u32) -> u32 {
+    id + salt
+}
+
+#[test]
+fn a_key_may_pass_functions_and_read_statics_and_blocks() {
+    assert_eq!(count("A, b"), 2);
+    assert_eq!(count("a,B "), 2);
+    assert_eq!(salted(1), 8);
+}

@@ -319,7 +319,7 @@ pub(crate) fn companions(
         // Handles whose operations are awaited: the store may be a remote one.
         return quote! {
             #[doc(hidden)]
-            #[allow(non_snake_case, dead_code, clippy::all)]
+            #[allow(non_snake_case, dead_code, unused_mut, unused_variables, clippy::all)]
             #vis fn #entry_name #generics (#receiver #(#params),*) -> #p::StoreEntry<#value>
             #where_clause
             {
@@ -329,7 +329,7 @@ pub(crate) fn companions(
             }
 
             #[doc(hidden)]
-            #[allow(non_snake_case, dead_code, clippy::all)]
+            #[allow(non_snake_case, dead_code, unused_mut, unused_variables, clippy::all)]
             #vis fn #all_name #generics () -> #p::StoreEntries #where_clause {
                 #lookup
                 #p::StoreEntries::new(#cache)
@@ -338,7 +338,7 @@ pub(crate) fn companions(
     }
     quote! {
         #[doc(hidden)]
-        #[allow(non_snake_case, dead_code, clippy::all)]
+        #[allow(non_snake_case, dead_code, unused_mut, unused_variables, clippy::all)]
         #vis fn #entry_name #generics (#receiver #(#params),*) -> #p::Entry<#key_type, #value>
         #where_clause
         {
@@ -348,7 +348,7 @@ pub(crate) fn companions(
         }
 
         #[doc(hidden)]
-        #[allow(non_snake_case, dead_code, clippy::all)]
+        #[allow(non_snake_case, dead_code, unused_mut, unused_variables, clippy::all)]
         #vis fn #all_name() -> #p::AllEntries {
             #p::AllEntries::new(#id)
         }

@@ -84,8 +84,10 @@ fn is_cache(attr: &syn::Attribute) -> bool {
 //     impl Shop { pub fn __cached_entry_title(id: u32) -> .. { .. } pub fn __cached_all_title() .. }
 fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
     if !args.is_empty() {
-        let error =
-            syn::Error::new_spanned(&args, "`#[cache]` on an impl block takes no arguments");
+        let error = syn::Error::new_spanned(
+            &args,
+            "`#[cache]` on an impl block takes no arguments but `crate = ...`",
+        );
         return with_item(block.to_token_stream(), error);
     }
     let in_trait = block.trait_.is_some();
@@ -101,7 +103,23 @@ fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
             continue;
         };
         if !in_trait {
-            continue; // the method's own `#[cache]` expands it, companions included
+            // The method's own `#[cache]` expands it, companions included; it is told the
+            // impl block's `crate = ...`, unless it says its own.
+            if let Some(runtime) = crate::common::krate::given() {
+                let attr = &mut method.attrs[position];
+                let args = match &attr.meta {
+                    syn::Meta::List(list) => list.tokens.clone(),
+                    _ => TokenStream::new(),
+                };
+                let has_own =
+                    crate::common::krate::split(args.clone()).is_ok_and(|(own, _)| own.is_some());
+                if !has_own {
+                    let path = attr.path().clone();
+                    let separator = (!args.is_empty()).then(|| quote!(,));
+                    *attr = syn::parse_quote!(#[#path(crate = #runtime #separator #args)]);
+                }
+            }
+            continue;
         }
         let attr = method.attrs.remove(position);
         let args = match &attr.meta {
@@ -109,11 +127,16 @@ fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
             _ => TokenStream::new(),
         };
         let original = method.to_token_stream();
+        // A method's own `crate = ...` wins; without one, the impl block's (if any) holds.
         let expanded = crate::common::krate::split(args).and_then(|(runtime, args)| {
-            crate::common::krate::with(runtime, || {
+            let expand = || {
                 syn::parse2::<MaybeItemFn>(original.clone())
                     .and_then(|func| expand_fn(args, &func, &companion_vis))
-            })
+            };
+            match runtime {
+                Some(runtime) => crate::common::krate::with(Some(runtime), expand),
+                None => expand(),
+            }
         });
         *item = match expanded {
             Ok((func, method_companions)) => {

@@ -156,53 +156,72 @@ fn check_function(func: &MaybeItemFn, errors: &mut Errors) {
     }
 }
 
-/// The plain names a key expression reads as values (`idd` in `key = (idd, page)`), leaving out
-/// what cannot be a parameter: a function called (`normalize(id)`), a path of several segments,
-/// a name that starts with a capital (a constant, a unit struct), and whatever a closure, block
-/// or `match` binds itself (not looked into).
+/// The plain names a key expression takes as its parts (`idd` in `key = (idd, page)`): in the
+/// positions a key is made of (a tuple's or array's elements, a reference, a field's or
+/// method's receiver, an operand), and nowhere a name may be something else: not the
+/// arguments of a call (a function passed by name), not inside a closure, block, `match` or
+/// macro (which bind names of their own), not a path of several segments, not a name that
+/// starts with a capital (a constant, a unit struct).
 fn free_names(expr: &Expr) -> Vec<&syn::Ident> {
-    struct Names<'a>(Vec<&'a syn::Ident>);
-    impl<'a> Visit<'a> for Names<'a> {
-        fn visit_expr_path(&mut self, node: &'a syn::ExprPath) {
-            if let (None, Some(ident)) = (&node.qself, node.path.get_ident()) {
+    let mut names = Vec::new();
+    collect_free_names(expr, &mut names);
+    names
+}
+
+fn collect_free_names<'a>(expr: &'a Expr, names: &mut Vec<&'a syn::Ident>) {
+    match expr {
+        Expr::Path(path) => {
+            if let (None, Some(ident)) = (&path.qself, path.path.get_ident()) {
                 let text = ident.to_string();
                 if text != "self" && text.starts_with(|c: char| c.is_lowercase() || c == '_') {
-                    self.0.push(ident);
+                    names.push(ident);
                 }
             }
         }
-        fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
-            if !matches!(*node.func, Expr::Path(_)) {
-                self.visit_expr(&node.func);
-            }
-            for arg in &node.args {
-                self.visit_expr(arg);
-            }
+        Expr::Tuple(tuple) => tuple
+            .elems
+            .iter()
+            .for_each(|e| collect_free_names(e, names)),
+        Expr::Array(array) => array
+            .elems
+            .iter()
+            .for_each(|e| collect_free_names(e, names)),
+        Expr::Paren(inner) => collect_free_names(&inner.expr, names),
+        Expr::Group(inner) => collect_free_names(&inner.expr, names),
+        Expr::Reference(inner) => collect_free_names(&inner.expr, names),
+        Expr::Unary(inner) => collect_free_names(&inner.expr, names),
+        Expr::Cast(inner) => collect_free_names(&inner.expr, names),
+        Expr::Field(inner) => collect_free_names(&inner.base, names),
+        Expr::MethodCall(call) => collect_free_names(&call.receiver, names),
+        Expr::Index(index) => collect_free_names(&index.expr, names),
+        Expr::Binary(binary) => {
+            collect_free_names(&binary.left, names);
+            collect_free_names(&binary.right, names);
         }
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-        fn visit_expr_block(&mut self, _: &'a syn::ExprBlock) {}
-        fn visit_expr_match(&mut self, _: &'a syn::ExprMatch) {}
-        fn visit_expr_let(&mut self, _: &'a syn::ExprLet) {}
-        fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
-        fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
-        fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
-        fn visit_expr_if(&mut self, _: &'a syn::ExprIf) {}
-        fn visit_expr_macro(&mut self, _: &'a syn::ExprMacro) {}
-        fn visit_expr_struct(&mut self, node: &'a syn::ExprStruct) {
-            for field in &node.fields {
-                self.visit_expr(&field.expr);
-            }
-            if let Some(rest) = &node.rest {
-                self.visit_expr(rest);
-            }
-        }
+        _ => {}
     }
-    let mut names = Names(Vec::new());
-    names.visit_expr(expr);
-    names.0
 }
 
-/// A key that reads a name no parameter binds: the parameters listed, on that name.
+/// The Levenshtein distance between two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// A key that reads a name no parameter binds, a typo away from one: the parameters listed, on
+/// that name.
 fn check_key(key: &Expr, func: &MaybeItemFn, errors: &mut Errors) {
     let params: Vec<String> = func
         .params()
@@ -211,7 +230,10 @@ fn check_key(key: &Expr, func: &MaybeItemFn, errors: &mut Errors) {
         .collect();
     for name in free_names(key) {
         let text = name.to_string();
-        if params.contains(&text) {
+        // A name far from every parameter may be an item (a lowercase static, say): rustc
+        // reports it if it is not. One a typo away from a parameter is that typo.
+        let near = |param: &String| edit_distance(&text, param) <= 2;
+        if params.contains(&text) || !params.iter().any(near) {
             continue;
         }
         let mut usable: Vec<String> = params.iter().map(|p| format!("`{p}`")).collect();

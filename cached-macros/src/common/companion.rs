@@ -20,15 +20,15 @@
 //!
 //! ```text
 //! {
-//!     let __cached_arg_0 = id + 1;              // in the caller's scope, nothing shadowed
-//!     {
+//!     let __cached_companion = {
 //!         struct headline {}                    // the marker: what the error names
 //!         fn __cached_entry_headline<A0>(_: A0) -> NotCached<headline> { .. } // the fallback
 //!         {
 //!             use news::*;                      // the companion, if `headline` has one
-//!             companion(__cached_entry_headline(__cached_arg_0))
+//!             __cached_entry_headline
 //!         }
-//!     }
+//!     };
+//!     companion(__cached_companion(id + 1))      // the call, in the caller's scope
 //! }
 //! ```
 //!
@@ -39,8 +39,8 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
 use syn::{Expr, Token};
 
 use crate::cache::companion_names;
@@ -56,19 +56,22 @@ pub(crate) fn all_entries(path: &syn::ExprPath) -> TokenStream {
     resolve(path, &[], |ident| companion_names(ident).1)
 }
 
-/// Whether `path` names an associated function (`Self::f`, `Type::f`, `Type::<T>::f`) rather
-/// than a function of a module: by the segment before the last, as Rust's naming conventions
-/// (which rustc warns about) tell a type from a module.
-fn is_associated(path: &syn::Path) -> bool {
-    let segments: Vec<&syn::PathSegment> = path.segments.iter().collect();
+/// Whether `path` names an associated function (`Self::f`, `Type::f`, `<Type>::f`,
+/// `Type::<T>::f`) rather than a function of a module: by the segment before the last, as
+/// Rust's naming conventions (which rustc warns about) tell a type from a module.
+fn is_associated(path: &syn::ExprPath) -> bool {
+    if path.qself.is_some() {
+        return true;
+    }
+    let segments: Vec<&syn::PathSegment> = path.path.segments.iter().collect();
     match segments.as_slice() {
         [.., owner, _] => {
             owner.ident == "Self"
                 || !owner.arguments.is_empty()
                 || owner
                     .ident
+                    .unraw()
                     .to_string()
-                    .trim_start_matches("r#")
                     .starts_with(|c: char| c.is_ascii_uppercase())
         }
         _ => false,
@@ -87,53 +90,37 @@ fn resolve(
     };
     let span = last.ident.span();
     let companion = companion_of(&last.ident);
-    let turbofish = &last.arguments;
-    if path.path.segments.len() == 1 && path.qself.is_none() {
-        let mut direct = path.clone();
-        if let Some(last) = direct.path.segments.last_mut() {
-            last.ident = companion;
-        }
+    let mut direct = path.clone();
+    if let Some(last) = direct.path.segments.last_mut() {
+        last.ident = companion.clone();
+    }
+    // Called directly, without a fallback: a path of one segment (the function may be local
+    // to the caller's body, where a fallback would shadow it), and a turbofish (whose types
+    // must resolve where the user wrote them, not under the glob import below).
+    let one_segment = path.path.segments.len() == 1 && path.qself.is_none();
+    if one_segment || !last.arguments.is_empty() {
         return quote!(#direct(#(#args),*));
     }
-    // The arguments, evaluated first, where the caller wrote them: the blocks below define
-    // names of their own, which must not shadow the caller's.
-    let names: Vec<syn::Ident> = (0..args.len())
-        .map(|i| {
-            let at = Span::mixed_site().located_at(args[i].span());
-            syn::Ident::new(&format!("__cached_arg_{i}"), at)
-        })
-        .collect();
-    let lets = args
-        .iter()
-        .zip(&names)
-        .map(|(arg, name)| quote_spanned!(arg.span()=> let #name = #arg;));
     let generics: Vec<syn::Ident> = (0..args.len())
         .map(|i| format_ident!("__CachedArg{}", i, span = Span::mixed_site()))
         .collect();
     // Named like the function, so that the error reads "`f` is not a `#[cache]` function".
-    let marker = syn::Ident::new(
-        last.ident.to_string().trim_start_matches("r#"),
-        Span::mixed_site().located_at(span),
-    );
+    let mut marker = last.ident.clone();
+    marker.set_span(Span::mixed_site().located_at(span));
     let fallback_signature = quote! {
         fn #companion<#(#generics),*>(#(_: #generics),*) -> #p::NotCached<#marker> {
             #p::NotCached::new()
         }
     };
-    let (fallback, call) = if is_associated(&path.path) {
-        let owner: Vec<&syn::PathSegment> = path
-            .path
-            .segments
-            .iter()
-            .take(path.path.segments.len() - 1)
-            .collect();
-        let leading = &path.path.leading_colon;
-        let qself = path.qself.as_ref().map(|q| &q.ty);
-        let owner = match qself {
-            Some(ty) => quote!(<#ty>),
-            None => quote!(#leading #(#owner)::*),
-        };
-        let fallback_trait = format_ident!("__CachedFallback{}", marker, span = Span::mixed_site());
+    // The companion (or the fallback) as a value: the call, and its arguments, stay in the
+    // caller's scope (a `&mut` argument is reborrowed, temporaries live to the end of the
+    // caller's statement, and no name of the blocks below can shadow the caller's).
+    let (fallback, function) = if is_associated(path) {
+        let fallback_trait = format_ident!(
+            "__CachedFallback{}",
+            last.ident.unraw(),
+            span = Span::mixed_site()
+        );
         let fallback = quote! {
             #[allow(non_camel_case_types, dead_code)]
             trait #fallback_trait {
@@ -142,8 +129,7 @@ fn resolve(
             }
             impl<__CachedAny: ?::core::marker::Sized> #fallback_trait for __CachedAny {}
         };
-        let call = quote_spanned!(span=> #owner::#companion #turbofish(#(#names),*));
-        (fallback, call)
+        (fallback, quote_spanned!(span=> #direct))
     } else {
         let parent: Vec<&syn::PathSegment> = path
             .path
@@ -152,30 +138,26 @@ fn resolve(
             .take(path.path.segments.len() - 1)
             .collect();
         let leading = &path.path.leading_colon;
-        let import = if parent.is_empty() {
-            quote!(self)
-        } else {
-            quote!(#leading #(#parent)::*)
-        };
         let fallback = quote! {
             #[allow(non_snake_case, dead_code)]
             #fallback_signature
         };
-        let call = quote_spanned! {span=> {
+        let function = quote_spanned! {span=> {
             #[allow(unused_imports)]
-            use #import::*;
-            #companion #turbofish(#(#names),*)
+            use #leading #(#parent)::*::*;
+            #companion
         }};
-        (fallback, call)
+        (fallback, function)
     };
+    let function_name = syn::Ident::new("__cached_companion", Span::mixed_site().located_at(span));
     quote_spanned! {span=> {
-        #(#lets)*
-        {
+        let #function_name = {
             #[allow(non_camel_case_types, dead_code)]
             struct #marker {}
             #fallback
-            #p::companion(#call)
-        }
+            #function
+        };
+        #p::companion(#function_name(#(#args),*))
     }}
 }
 

@@ -22,6 +22,11 @@ pub(crate) fn private() -> TokenStream {
     })
 }
 
+/// The runtime's path given by the expansion in progress (`crate = ...`), if any.
+pub(crate) fn given() -> Option<TokenStream> {
+    RUNTIME.with(|runtime| runtime.borrow().clone())
+}
+
 /// Runs `expand` with generated code naming the runtime `path` (`None`: `::cached_core`).
 pub(crate) fn with<R>(path: Option<TokenStream>, expand: impl FnOnce() -> R) -> R {
     let before = RUNTIME.with(|runtime| runtime.replace(path));

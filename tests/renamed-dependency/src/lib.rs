@@ -34,6 +34,40 @@ mod tests {
         let _ = id;
     }
 
+    trait Catalog {
+        fn title(&self, id: u32) -> String;
+    }
+
+    struct Shop;
+
+    // The impl block's `crate = ...` reaches its methods, in a trait impl and an inherent one.
+    #[cache::cache(crate = cache)]
+    impl Catalog for Shop {
+        #[cache::cache]
+        fn title(&self, id: u32) -> String {
+            format!("title {id}")
+        }
+    }
+
+    #[cache::cache(crate = cache)]
+    impl Shop {
+        #[cache::cache(ttl = 60)]
+        fn price(&self, id: u32) -> u32 {
+            id * 2
+        }
+    }
+
+    #[test]
+    fn the_impl_blocks_crate_reaches_its_methods() {
+        assert_eq!(Shop.title(1), "title 1");
+        assert_eq!(
+            cache::entry!(Shop::title(1)).peek().as_deref(),
+            Some("title 1")
+        );
+        assert_eq!(Shop.price(2), 4);
+        assert_eq!(cache::entry!(Shop::price(2)).peek(), Some(4));
+    }
+
     #[test]
     fn the_macros_reach_the_runtime_by_the_name_given() {
         assert_eq!(headline(Id(1)), "news #1");
