@@ -113,12 +113,21 @@ static WAITS_FOR: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(
 /// A wait recorded in [`WAITS_FOR`], removed when dropped (the wait ended, or was cancelled).
 pub(crate) struct Waiting {
     leads: Vec<usize>,
+    target: usize,
 }
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        if !self.leads.is_empty() {
-            crate::sync::lock(&WAITS_FOR).retain(|(from, _)| !self.leads.contains(from));
+        if self.leads.is_empty() {
+            return;
+        }
+        // This wait's edges only, one per lead: the same leader may wait for several flights
+        // at once (a `join!` inside its computation), each recorded by a wait of its own.
+        let mut graph = crate::sync::lock(&WAITS_FOR);
+        for lead in &self.leads {
+            if let Some(at) = graph.iter().position(|&edge| edge == (*lead, self.target)) {
+                graph.swap_remove(at);
+            }
         }
     }
 }
@@ -162,26 +171,29 @@ impl<V: Clone> Flight<V> {
         let leads: Vec<usize> = COMPUTING
             .try_with(|computing| computing.borrow().clone())
             .unwrap_or_default();
+        let target = self.id();
         if leads.is_empty() {
             // Nobody can be waiting for a caller that computes nothing.
-            return Some(Waiting { leads });
+            return Some(Waiting { leads, target });
         }
-        let target = self.id();
         let mut graph = crate::sync::lock(&WAITS_FOR);
-        let mut at = target;
-        // Each leader waits for one flight at a time, so the chain has at most as many steps
-        // as the graph has edges.
-        for _ in 0..=graph.len() {
+        // Every flight the target's leader waits for, and theirs in turn (a leader may wait
+        // for several at once, in a `join!`): a cycle if one of them is the caller's.
+        let mut reached = vec![target];
+        let mut next = 0;
+        while let Some(&at) = reached.get(next) {
+            next += 1;
             if leads.contains(&at) {
                 return None;
             }
-            match graph.iter().find(|(from, _)| *from == at) {
-                Some(&(_, next)) => at = next,
-                None => break,
+            for &(from, to) in graph.iter() {
+                if from == at && !reached.contains(&to) {
+                    reached.push(to);
+                }
             }
         }
         graph.extend(leads.iter().map(|&lead| (lead, target)));
-        Some(Waiting { leads })
+        Some(Waiting { leads, target })
     }
 
     /// Runs the leader's (sync) computation, marked as this flight's.

@@ -494,3 +494,76 @@ fn an_invalidation_of_another_tag_does_not_split_a_computation_in_progress() {
     assert_eq!(second.recv().unwrap(), 5);
     assert_eq!(STEADY_RUNS.load(SeqCst), 1);
 }
+
+// ---- A leader that waits for two computations at once still counts as waiting -------------
+
+use tokio::sync::Notify;
+
+static FORK_A_GO: Notify = Notify::const_new();
+static FORK_A_STARTED: Notify = Notify::const_new();
+static FORK_A_DONE_IN_P: Notify = Notify::const_new();
+static FORK_B_GO: Notify = Notify::const_new();
+static FORK_B_STARTED: Notify = Notify::const_new();
+static FORK_B_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cache]
+async fn fork_a(id: u32) -> u32 {
+    FORK_A_STARTED.notify_one();
+    FORK_A_GO.notified().await;
+    id
+}
+
+/// Its first run waits to be let go, then goes back to `fork_p` with the same key.
+#[cache(name = "adv_fork_b")]
+async fn fork_b(id: u32) -> u32 {
+    if FORK_B_RUNS.fetch_add(1, SeqCst) == 0 {
+        FORK_B_STARTED.notify_one();
+        FORK_B_GO.notified().await;
+        return Box::pin(fork_p(id)).await + 1;
+    }
+    id
+}
+
+/// Waits for `fork_a` and `fork_b` at once.
+#[cache]
+async fn fork_p(id: u32) -> u32 {
+    let a = async {
+        let a = fork_a(id).await;
+        FORK_A_DONE_IN_P.notify_one();
+        a
+    };
+    let (a, b) = tokio::join!(a, fork_b(id));
+    a + b
+}
+
+/// Found by review of the cycle check: the end of one of a leader's waits removed all of them
+/// from who-waits-for-whom, so a cycle through its other wait went unseen, and both hung.
+#[tokio::test(flavor = "current_thread")]
+async fn a_cycle_through_the_second_of_two_waits_of_one_leader_does_not_hang() {
+    let waits = waits::Waits {
+        cache: "adv_fork_b",
+        count: tokio::sync::watch::Sender::new(0),
+    };
+    let mut waited = waits.count.subscribe();
+    let _subscriber = tracing::subscriber::set_default(waits);
+    let all = tokio::time::timeout(HANG, async {
+        // Y leads `fork_b(1)`, Z leads `fork_a(1)`; both hold.
+        let y = tokio::spawn(fork_b(1));
+        FORK_B_STARTED.notified().await;
+        let z = tokio::spawn(fork_a(1));
+        FORK_A_STARTED.notified().await;
+        // X leads `fork_p(1)` and waits for both.
+        let x = tokio::spawn(fork_p(1));
+        waited.wait_for(|n| *n >= 1).await.unwrap();
+        // One of X's waits ends; X still waits for `fork_b(1)`.
+        FORK_A_GO.notify_one();
+        FORK_A_DONE_IN_P.notified().await;
+        // Y goes back to `fork_p(1)`, whose leader waits for Y: Y must not wait for it.
+        FORK_B_GO.notify_one();
+        (x.await.unwrap(), y.await.unwrap(), z.await.unwrap())
+    })
+    .await;
+    // Y computes `fork_p(1)` alone: `fork_a(1)` is cached (1), its own `fork_b(1)` computes
+    // alone (1): 2, and 3 for `fork_b(1)`; X gets 1 + 3.
+    assert_eq!(all, Ok((4, 3, 1)), "the cycle through the second wait hung");
+}
