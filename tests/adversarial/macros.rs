@@ -263,6 +263,29 @@ impl Shop {
     }
 }
 
+trait Titled {
+    fn titled(&self, id: u32) -> String;
+}
+
+#[cache]
+impl Titled for Shop {
+    #[cache]
+    fn titled(&self, id: u32) -> String {
+        format!("titled {id}")
+    }
+}
+
+#[test]
+fn a_method_named_through_its_trait_is_found() {
+    Shop.titled(3);
+    assert_eq!(
+        cached_core::entry!(<Shop as Titled>::titled(3))
+            .peek()
+            .as_deref(),
+        Some("titled 3")
+    );
+}
+
 #[test]
 fn a_qualified_self_type_and_a_raw_name_are_named_like_the_call() {
     Shop::title(1);

@@ -129,7 +129,15 @@ fn resolve(
             }
             impl<__CachedAny: ?::core::marker::Sized> #fallback_trait for __CachedAny {}
         };
-        (fallback, quote_spanned!(span=> #direct))
+        // `<Type as Trait>::f`: the companion is the type's own, not the trait's.
+        let function = match &path.qself {
+            Some(qself) => {
+                let ty = &qself.ty;
+                quote_spanned!(span=> <#ty>::#companion)
+            }
+            None => quote_spanned!(span=> #direct),
+        };
+        (fallback, function)
     } else {
         let parent: Vec<&syn::PathSegment> = path
             .path
